@@ -1,0 +1,15 @@
+# aifdepth: AiFDepthNet (ICCV 2021) from raw data to focal stacks, models, tables and figures.
+# `snakemake --cores 8 all` runs everything the default config declares.
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/render.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_stack_files(),

@@ -1,0 +1,148 @@
+"""The `aifdepth` command: the one entry point the Snakemake rules call."""
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+log = logging.getLogger("aifdepth")
+
+
+def _finite_list(name: str, values) -> list[float]:
+    if not values:
+        raise InputError(f"--{name} is empty; give at least one value, e.g. --{name} -2.5 0 2.5")
+    if not np.all(np.isfinite(values)):
+        raise InputError(f"--{name} has non-finite values: {values}")
+    return list(values)
+
+
+def cmd_synthesize(args) -> None:
+    from .synthesize import synthesize
+
+    synthesize(args.dataset, args.out_dir, scenes=args.scenes, size=args.size, seed=args.seed)
+    log.info("wrote synthetic %s to %s", args.dataset, args.out_dir)
+
+
+def cmd_refocus(args) -> None:
+    from .datasets.hci import read_parameters, read_scene
+    from .io.images import to_uint8
+    from .render.refocus import refocus
+    from .stackfile import FocalStacks, write_stacks
+
+    disparities = _finite_list("disparities", args.disparities)
+    sample = read_scene(args.scene_dir)
+    synthetic = read_parameters(Path(args.scene_dir) / "parameters.cfg").get("meta", "synthetic", fallback="false")
+    stack = to_uint8(refocus(sample.views, disparities))
+    write_stacks(args.out, FocalStacks(
+        stack=stack[None], focus=np.asarray([disparities], np.float32), depth=sample.depth[None],
+        aif=sample.aif[None], names=[sample.name], dataset="hci", unit="disparity",
+        source="synthetic" if synthetic == "true" else "real",
+        params={"renderer": "refocus", "disparities": disparities, "scene_dir": str(args.scene_dir)}))
+    log.info("refocused %s at %d disparities into %s", args.scene_dir, len(disparities), args.out)
+
+
+def cmd_defocus(args) -> None:
+    from .io.images import read_rgb, to_uint8
+    from .io.pfm import read_pfm
+    from .render.defocus import defocus_stack
+    from .stackfile import FocalStacks, write_stacks
+
+    focus = _finite_list("focus", args.focus)
+    disparity = read_pfm(args.disparity)
+    image = read_rgb(args.image)
+    if image.shape[:2] != disparity.shape:
+        raise InputError(f"{args.image}: image is {image.shape[1]}x{image.shape[0]} (WxH) but "
+                         f"{args.disparity} is {disparity.shape[1]}x{disparity.shape[0]}; they must match")
+    if not np.isfinite(args.aperture) or args.aperture < 0:
+        raise InputError(f"--aperture must be a finite number >= 0, got {args.aperture}")
+    stack = to_uint8(defocus_stack(image, disparity, focus, args.aperture))
+    depth = np.where(np.isfinite(disparity), disparity, np.nan).astype(np.float32)
+    write_stacks(args.out, FocalStacks(
+        stack=stack[None], focus=np.asarray([focus], np.float32), depth=depth[None], aif=image[None],
+        names=[Path(args.image).parent.name or Path(args.image).stem], dataset=args.dataset, unit="disparity",
+        source=args.source, params={"renderer": "defocus", "aperture": args.aperture, "focus": focus,
+                                    "image": str(args.image), "disparity": str(args.disparity)}))
+    log.info("rendered %d defocus slices of %s into %s", len(focus), args.image, args.out)
+
+
+def cmd_stacks(args) -> None:
+    from .datasets import open_dataset
+    from .stackfile import write_stacks
+    from .stacks import build_stacks
+
+    options = {"frames": args.frames} if args.frames else {}
+    dataset = open_dataset(args.dataset, args.root, **options)
+    aperture = None if args.aperture is None else (args.aperture[0] if len(args.aperture) == 1 else args.aperture)
+    stacks = build_stacks(dataset, args.split, source=args.source, focus_range=args.focus_range,
+                          slices=args.slices, indices=args.indices, random_count=args.random_count,
+                          aperture=aperture, seed=args.seed, names=args.names)
+    write_stacks(args.out, stacks)
+    log.info("wrote %d %s/%s stacks of %d slices to %s", len(stacks), args.dataset, args.split,
+             stacks.stack.shape[1], args.out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aifdepth", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("synthesize", help="write an embedded synthetic dataset in its real on-disk format")
+    p.add_argument("dataset", choices=["hci", "ddff", "defocusnet", "middlebury", "mobiledepth", "rgbd"])
+    p.add_argument("out_dir", type=Path)
+    p.add_argument("--scenes", type=int, help="number of scenes (stacks); default depends on the dataset")
+    p.add_argument("--size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"), help="image size in pixels")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_synthesize)
+
+    p = sub.add_parser("refocus", help="shift-and-add refocus of an HCI-format light-field scene")
+    p.add_argument("scene_dir", type=Path)
+    p.add_argument("--disparities", type=float, nargs="*", required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(func=cmd_refocus)
+
+    p = sub.add_parser("defocus", help="layered, occlusion-aware defocus of an RGB + disparity pair")
+    p.add_argument("--image", type=Path, required=True)
+    p.add_argument("--disparity", type=Path, required=True, help="PFM; inf/NaN = unknown")
+    p.add_argument("--focus", type=float, nargs="*", required=True, help="focus disparities")
+    p.add_argument("--aperture", type=float, required=True, help="blur radius in px per unit of disparity")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--dataset", default="middlebury", help="dataset name stored in the stack file")
+    p.add_argument("--source", choices=["real", "synthetic"], default="real")
+    p.set_defaults(func=cmd_defocus)
+
+    p = sub.add_parser("stacks", help="convert/render a dataset split into the unified stack file")
+    p.add_argument("dataset", choices=["hci", "ddff", "defocusnet", "middlebury", "mobiledepth", "rgbd"])
+    p.add_argument("root", type=Path, help="dataset folder in its real layout")
+    p.add_argument("--split", required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--source", choices=["real", "synthetic"], required=True)
+    p.add_argument("--slices", type=int, help="uniform slice count (rendered datasets)")
+    p.add_argument("--focus-range", type=float, nargs=2, metavar=("FIRST", "LAST"))
+    p.add_argument("--indices", type=int, nargs="+", help="1-based slices to keep, e.g. 1 3 5 7 9")
+    p.add_argument("--random-count", type=int, help="keep a random sorted subset of this size per sample")
+    p.add_argument("--aperture", type=float, nargs="+", help="blur px per disparity unit, or LOW HIGH per sample")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--frames", choices=["aligned", "unaligned"], help="mobiledepth frame set")
+    p.add_argument("--names", nargs="+", help="only these samples (e.g. one mobiledepth scene)")
+    p.set_defaults(func=cmd_stacks)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        args.func(args)
+    except InputError as err:
+        print(f"aifdepth {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""Errors a user can hit; the CLI prints them without a traceback."""
+
+
+class InputError(ValueError):
+    """Bad input file, key or argument; the message names it and says what to do."""

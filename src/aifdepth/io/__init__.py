@@ -1,0 +1,1 @@
+"""Readers and writers of the on-disk formats the datasets use."""

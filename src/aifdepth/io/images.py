@@ -1,0 +1,62 @@
+"""8-bit RGB images (PNG, JPEG, TIFF) and EXR depth maps through OpenCV, RGB order."""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import InputError
+from .atomic import atomic_path
+
+
+def read_rgb(path, expected_shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Read an 8-bit colour image as (H,W,3) uint8 RGB; check its size when asked."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise InputError(f"{path}: not a readable image (corrupt or unsupported format)")
+    if expected_shape is not None and image.shape[:2] != tuple(expected_shape):
+        raise InputError(
+            f"{path}: image is {image.shape[1]}x{image.shape[0]} (WxH) but "
+            f"{expected_shape[1]}x{expected_shape[0]} was expected like the other images of its set"
+        )
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def write_rgb(path, image: np.ndarray, jpeg_quality: int = 95) -> None:
+    """Write (H,W,3) uint8 RGB; the format follows the file extension."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"{path}: expected (H,W,3) uint8 RGB, got {image.shape} {image.dtype}")
+    params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality] if Path(path).suffix.lower() in (".jpg", ".jpeg") else []
+    with atomic_path(path) as tmp:
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), params):
+            raise OSError(f"{path}: OpenCV could not write the image")
+
+
+def read_exr_depth(path) -> np.ndarray:
+    """Read a depth EXR (first channel if it has several) as (H,W) float32."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    depth = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if depth is None:
+        raise InputError(f"{path}: not a readable EXR depth map (corrupt or truncated)")
+    if depth.ndim == 3:
+        depth = depth[..., 0]
+    return depth.astype(np.float32, copy=False)
+
+
+def write_exr_depth(path, depth: np.ndarray) -> None:
+    """Write depth as a 3-channel float32 EXR, the layout Blender writes for DefocusNet."""
+    depth = np.asarray(depth, dtype=np.float32)
+    with atomic_path(path) as tmp:
+        if not cv2.imwrite(str(tmp), np.repeat(depth[..., None], 3, axis=2)):
+            raise OSError(f"{path}: OpenCV could not write the EXR")
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Float image in [0,1] to uint8 with rounding."""
+    return np.clip(np.rint(np.asarray(image) * 255.0), 0, 255).astype(np.uint8)

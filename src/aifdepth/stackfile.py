@@ -1,0 +1,98 @@
+"""The unified focal-stack file every dataset is converted to (DESIGN.md).
+
+`stack` (N,S,H,W,3) uint8, `focus` (N,S) float32 in the dataset's unit, `depth` (N,H,W)
+float32 (NaN = unknown), optional `aif` (N,H,W,3) uint8, `name` (N) strings; attrs
+`dataset`, `unit`, `source` and the render parameters. Chunked per sample, compressed.
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .errors import InputError
+from .io.atomic import atomic_path
+
+REQUIRED_KEYS = ("stack", "focus", "depth", "name")
+REQUIRED_ATTRS = ("dataset", "unit", "source")
+UNITS = ("disparity", "metres")
+SOURCES = ("real", "synthetic")
+
+
+@dataclass
+class FocalStacks:
+    stack: np.ndarray
+    focus: np.ndarray
+    depth: np.ndarray
+    names: list[str]
+    dataset: str
+    unit: str
+    source: str
+    aif: np.ndarray | None = None
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        n, s, h, w, c = np.shape(self.stack)
+        problems = []
+        if c != 3 or np.asarray(self.stack).dtype != np.uint8:
+            problems.append(f"stack must be (N,S,H,W,3) uint8, got {np.shape(self.stack)} {np.asarray(self.stack).dtype}")
+        if np.shape(self.focus) != (n, s):
+            problems.append(f"focus must be {(n, s)}, got {np.shape(self.focus)}")
+        if np.shape(self.depth) != (n, h, w):
+            problems.append(f"depth must be {(n, h, w)}, got {np.shape(self.depth)}")
+        if self.aif is not None and np.shape(self.aif) != (n, h, w, 3):
+            problems.append(f"aif must be {(n, h, w, 3)}, got {np.shape(self.aif)}")
+        if len(self.names) != n:
+            problems.append(f"{n} samples but {len(self.names)} names")
+        if self.unit not in UNITS or self.source not in SOURCES:
+            problems.append(f"unit must be one of {UNITS} and source one of {SOURCES}")
+        if problems:
+            raise ValueError("invalid focal stacks: " + "; ".join(problems))
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def write_stacks(path, stacks: FocalStacks) -> None:
+    """Write atomically: a crash never leaves a file that looks complete."""
+    n, s, h, w, _ = stacks.stack.shape
+    options = dict(compression="gzip", compression_opts=4, shuffle=True)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("stack", data=stacks.stack, chunks=(1, s, h, w, 3), **options)
+        f.create_dataset("focus", data=np.asarray(stacks.focus, np.float32))
+        f.create_dataset("depth", data=np.asarray(stacks.depth, np.float32), chunks=(1, h, w), **options)
+        if stacks.aif is not None:
+            f.create_dataset("aif", data=stacks.aif, chunks=(1, h, w, 3), **options)
+        f.create_dataset("name", data=np.array(stacks.names, dtype=object), dtype=h5py.string_dtype())
+        f.attrs["dataset"] = stacks.dataset
+        f.attrs["unit"] = stacks.unit
+        f.attrs["source"] = stacks.source
+        f.attrs["params"] = json.dumps(stacks.params, sort_keys=True)
+
+
+def read_stacks(path) -> FocalStacks:
+    """Read a whole stack file; a missing key or attribute names the file and what to do."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: stack file not found; build it with `snakemake {path}`")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise InputError(f"{path}: not a readable HDF5 stack file ({err}); delete it and rebuild") from err
+    with f:
+        missing = [k for k in REQUIRED_KEYS if k not in f] + [f"attr {a}" for a in REQUIRED_ATTRS if a not in f.attrs]
+        if missing:
+            raise InputError(f"{path}: not a unified stack file, missing {', '.join(missing)}; rebuild it")
+        return FocalStacks(
+            stack=f["stack"][()],
+            focus=f["focus"][()],
+            depth=f["depth"][()],
+            names=[n.decode() if isinstance(n, bytes) else str(n) for n in f["name"][()]],
+            dataset=str(f.attrs["dataset"]),
+            unit=str(f.attrs["unit"]),
+            source=str(f.attrs["source"]),
+            aif=f["aif"][()] if "aif" in f else None,
+            params=json.loads(f.attrs.get("params", "{}")),
+        )

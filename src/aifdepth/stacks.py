@@ -1,0 +1,86 @@
+"""Turn any dataset into the unified stack file: refocus light fields, defocus RGB-D
+images, or take the stacks a dataset ships; then apply the stack layout."""
+
+import numpy as np
+from tqdm import tqdm
+
+from .datasets import Dataset
+from .errors import InputError
+from .io.images import to_uint8
+from .layouts import select_indices, uniform_focus
+from .render.defocus import defocus_stack
+from .render.refocus import refocus
+from .stackfile import FocalStacks
+
+
+def sample_apertures(aperture, n: int, seed: int) -> np.ndarray:
+    """One aperture per sample: a constant, or uniform in [lo, hi] to vary the blur strength."""
+    if np.ndim(aperture) == 0:
+        return np.full(n, float(aperture))
+    low, high = aperture
+    return np.random.default_rng(seed).uniform(low, high, n)
+
+
+def build_stacks(
+    dataset: Dataset,
+    split: str,
+    *,
+    source: str,
+    focus_range: tuple[float, float] | None = None,
+    slices: int | None = None,
+    indices=None,
+    random_count: int | None = None,
+    aperture=None,
+    seed: int = 0,
+    names: list[str] | None = None,
+) -> FocalStacks:
+    """Stacks of one split. Rendered datasets need `focus_range` and `slices` (and
+    `aperture` for RGB-D); `indices` (1-based) or `random_count` then pick slices."""
+    names = names or dataset.names(split)
+    rng = np.random.default_rng(seed)
+    apertures = sample_apertures(aperture, len(names), seed) if aperture is not None else None
+    stacks, focus, depth, aif = [], [], [], []
+    for i, name in enumerate(tqdm(names, desc=f"{dataset.name}/{split}", unit="stack", leave=False)):
+        sample = dataset.load(split, name)
+        if sample.stack is not None:
+            if slices is not None and slices != len(sample.focus):
+                raise InputError(f"{dataset.name}: sample {name} ships {len(sample.focus)} slices, the layout asks for "
+                                 f"{slices}; drop 'slices' or use 'indices' to pick a subset")
+            stack, positions = sample.stack, np.asarray(sample.focus, np.float64)
+        else:
+            if focus_range is None or slices is None:
+                raise InputError(f"{dataset.name}: rendered stacks need 'focus_range' and 'slices' in the layout")
+            positions = uniform_focus(focus_range, slices)
+            if sample.views is not None:
+                stack = to_uint8(refocus(sample.views, positions))
+            else:
+                if apertures is None:
+                    raise InputError(f"{dataset.name}: RGB-D stacks need an 'aperture' in the layout")
+                stack = to_uint8(defocus_stack(sample.aif, sample.depth, positions, apertures[i]))
+        if indices is not None:
+            chosen = select_indices(len(positions), indices)
+        elif random_count is not None:
+            chosen = np.sort(rng.choice(len(positions), size=random_count, replace=False))
+        else:
+            chosen = np.arange(len(positions))
+        stacks.append(stack[chosen])
+        focus.append(positions[chosen])
+        depth.append(sample.depth)
+        aif.append(sample.aif)
+    if len({s.shape for s in stacks}) > 1:
+        raise InputError(f"{dataset.name}/{split}: samples differ in size {sorted({s.shape for s in stacks})}; "
+                         "write them to separate stack files (one per sample)")
+    params = {"split": split, "focus_range": focus_range, "slices": slices,
+              "indices": None if indices is None else list(indices), "random_count": random_count,
+              "aperture": aperture, "seed": seed, "root": str(dataset.root)}
+    return FocalStacks(
+        stack=np.stack(stacks),
+        focus=np.stack(focus).astype(np.float32),
+        depth=np.stack(depth).astype(np.float32),
+        aif=None if any(a is None for a in aif) else np.stack(aif),
+        names=list(names),
+        dataset=dataset.name,
+        unit=dataset.unit,
+        source=source,
+        params=params,
+    )

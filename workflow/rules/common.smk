@@ -1,0 +1,82 @@
+# Config validation and the helpers that turn the config into file lists and CLI arguments.
+
+from snakemake.utils import validate
+
+
+validate(config, "../schemas/config.schema.yaml")
+
+for _dataset in config["stacks"]:
+    if _dataset not in config["datasets"]:
+        raise ValueError(
+            f"config.yaml: stacks.{_dataset} is declared but datasets.{_dataset} is not; "
+            f"add datasets.{_dataset} (e.g. {{source: synthetic}}) or remove stacks.{_dataset}"
+        )
+
+
+def dataset_root(dataset):
+    return f"resources/{dataset}"
+
+
+def mobiledepth_scenes():
+    """Scene names of the synthetic stand-in (scene00, scene01, ...)."""
+    count = config["datasets"]["mobiledepth"].get("scenes", 3)
+    return [f"scene{i:02d}" for i in range(count)]
+
+
+def stack_names(dataset):
+    names = list(config["stacks"].get(dataset, {}))
+    if dataset == "mobiledepth":
+        return [f"{scene}_{name}" for scene in mobiledepth_scenes() for name in names]
+    return names
+
+
+def all_stack_files():
+    return [f"results/stacks/{dataset}/{name}.h5" for dataset in config["stacks"] for name in stack_names(dataset)]
+
+
+def stack_layout(dataset, name):
+    """The config entry of a stack file, plus the mobiledepth scene it covers."""
+    scene = None
+    if dataset == "mobiledepth":
+        scene, name = name.split("_", 1)
+    layout = config["stacks"].get(dataset, {}).get(name)
+    if layout is None:
+        raise ValueError(f"config.yaml: no stacks.{dataset}.{name} entry; declared: {sorted(config['stacks'].get(dataset, {}))}")
+    return layout, scene
+
+
+def stack_arguments(dataset, name):
+    """CLI options of `aifdepth stacks` for one stack file."""
+    layout, scene = stack_layout(dataset, name)
+    source = "synthetic" if config["datasets"][dataset]["source"] == "synthetic" else "real"
+    args = [f"--split {layout['split']}", f"--source {source}", f"--seed {layout.get('seed', 0)}"]
+    if "slices" in layout:
+        args.append(f"--slices {layout['slices']}")
+    if "focus_range" in layout:
+        args.append("--focus-range {} {}".format(*layout["focus_range"]))
+    if "indices" in layout:
+        args.append("--indices " + " ".join(map(str, layout["indices"])))
+    if "random_count" in layout:
+        args.append(f"--random-count {layout['random_count']}")
+    if "aperture" in layout:
+        aperture = layout["aperture"]
+        args.append("--aperture " + " ".join(map(str, aperture if isinstance(aperture, list) else [aperture])))
+    if "frames" in layout:
+        args.append(f"--frames {layout['frames']}")
+    if scene is not None:
+        args.append(f"--names {scene}")
+    return " ".join(args)
+
+
+def synthesize_arguments(dataset):
+    settings = config["datasets"][dataset]
+    args = [f"--seed {settings.get('seed', 0)}"]
+    if "scenes" in settings:
+        args.append(f"--scenes {settings['scenes']}")
+    if "size" in settings:
+        args.append("--size {} {}".format(*settings["size"]))
+    return " ".join(args)
+
+
+wildcard_constraints:
+    dataset="|".join(config["datasets"]),

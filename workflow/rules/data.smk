@@ -1,0 +1,14 @@
+# Stage 1, data: each dataset in its real on-disk layout under resources/{dataset}.
+
+
+rule synthesize:
+    output:
+        directory("resources/{dataset}"),
+    log:
+        "results/logs/synthesize/{dataset}.log",
+    params:
+        args=lambda w: synthesize_arguments(w.dataset),
+    conda:
+        "../../envs/aifdepth.yaml"
+    shell:
+        "aifdepth synthesize {wildcards.dataset} {output} {params.args} > {log} 2>&1"

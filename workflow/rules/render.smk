@@ -1,0 +1,21 @@
+# Stage 2, render: every focal stack the experiments need, in the unified stack file.
+
+
+rule render_stack:
+    input:
+        lambda w: dataset_root(w.dataset),
+    output:
+        "results/stacks/{dataset}/{name}.h5",
+    log:
+        "results/logs/stacks/{dataset}/{name}.log",
+    params:
+        args=lambda w: stack_arguments(w.dataset, w.name),
+    conda:
+        "../../envs/aifdepth.yaml"
+    shell:
+        "aifdepth stacks {wildcards.dataset} {input} --out {output} {params.args} > {log} 2>&1"
+
+
+rule stacks:
+    input:
+        all_stack_files(),
