@@ -1,0 +1,112 @@
+"""The DAG against its outputs: the tiny config builds every stack the config declares."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from aifdepth.stackfile import read_stacks
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "tests" / "configs" / "tiny.yaml"
+
+
+def snakemake(workdir, *args, configfile=TINY):
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+               "--configfile", str(configfile), "--cores", "2", *args]
+    return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("dag")
+    result = snakemake(workdir, "stacks")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir
+
+
+def test_stacks_target_builds_every_declared_stack(built):
+    config = yaml.safe_load(TINY.read_text())
+    expected = {f"{d}/{n}.h5" for d, layouts in config["stacks"].items() if d != "mobiledepth" for n in layouts}
+    expected |= {"mobiledepth/scene00_aligned.h5", "mobiledepth/scene00_unaligned.h5"}
+    found = {str(p.relative_to(built / "results" / "stacks")) for p in (built / "results" / "stacks").rglob("*.h5")}
+    assert found == expected
+
+
+def test_stack_contents_follow_the_layouts(built):
+    stacks = built / "results" / "stacks"
+    val = read_stacks(stacks / "hci" / "val_10.h5")
+    assert val.stack.shape == (4, 10, 32, 32, 3) and val.names == ["boxes", "cotton", "dino", "sideboard"]
+    assert (val.dataset, val.unit, val.source) == ("hci", "disparity", "synthetic")
+    np.testing.assert_allclose(val.focus[0], np.linspace(-2.5, 2.5, 10), atol=1e-6)
+    subset = read_stacks(stacks / "hci" / "val_10_i13579.h5")
+    np.testing.assert_array_equal(subset.stack, val.stack[:, [0, 2, 4, 6, 8]])
+    np.testing.assert_array_equal(subset.focus, val.focus[:, [0, 2, 4, 6, 8]])
+    assert read_stacks(stacks / "hci" / "train_37.h5").stack.shape[:2] == (1, 37)
+
+    ddff = read_stacks(stacks / "ddff" / "val.h5")
+    np.testing.assert_allclose(ddff.focus[0], np.linspace(0.28248, 0.02018, 10), rtol=1e-6)
+    valid = ddff.depth[np.isfinite(ddff.depth)]
+    assert valid.size and valid.min() >= 0.0202 and valid.max() <= 0.2825
+    assert np.isnan(read_stacks(stacks / "ddff" / "test.h5").depth).all()
+
+    defocus = read_stacks(stacks / "defocusnet" / "test.h5")
+    assert defocus.unit == "metres" and defocus.aif is None
+    np.testing.assert_allclose(defocus.focus[0], [0.1, 0.15, 0.3, 0.7, 1.5], rtol=1e-6)
+
+    middlebury = read_stacks(stacks / "middlebury" / "test_15.h5")
+    assert middlebury.stack.shape[:2] == (2, 15) and middlebury.aif is not None
+    rgbd = read_stacks(stacks / "rgbd" / "train_15.h5")
+    assert len(set(rgbd.params["aperture"])) == 2  # the range is stored, one aperture drawn per sample
+
+    aligned = read_stacks(stacks / "mobiledepth" / "scene00_aligned.h5")
+    unaligned = read_stacks(stacks / "mobiledepth" / "scene00_unaligned.h5")
+    assert aligned.stack.shape == unaligned.stack.shape and aligned.names == ["scene00"]
+    assert not np.array_equal(aligned.stack[0, -1], unaligned.stack[0, -1])  # breathing and motion
+
+
+def test_every_job_logged_and_rerun_is_a_no_op(built):
+    logs = {str(p.relative_to(built / "results" / "logs")) for p in (built / "results" / "logs").rglob("*.log")}
+    assert {"synthesize/hci.log", "stacks/hci/val_10.log", "stacks/mobiledepth/scene00_unaligned.log"} <= logs
+    again = snakemake(built, "stacks", "--dry-run")
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_one_stack_builds_only_what_it_needs(tmp_path):
+    result = snakemake(tmp_path, "results/stacks/middlebury/test_15.h5", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, flags=re.MULTILINE))
+    assert counts == {"synthesize": "1", "render_stack": "1", "total": "2"}
+    assert "resources/middlebury" in result.stdout and "resources/hci" not in result.stdout
+
+
+def test_bad_config_key_is_named(tmp_path):
+    config = yaml.safe_load(TINY.read_text())
+    config["datasets"]["hci"]["scenez"] = 3
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, "--dry-run", configfile=bad)
+    assert result.returncode != 0
+    assert "'scenez' was unexpected" in result.stderr and "datasets']['hci']" in result.stderr
+
+
+def test_bad_config_value_is_named(tmp_path):
+    config = yaml.safe_load(TINY.read_text())
+    config["stacks"]["hci"]["val_10"]["split"] = "validation"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, "--dry-run", configfile=bad)
+    assert result.returncode != 0 and "'validation' is not one of" in result.stderr
+
+
+def test_lint_is_clean(tmp_path):
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    result = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert "Congratulations" in result.stdout + result.stderr, result.stdout + result.stderr
