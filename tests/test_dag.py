@@ -93,7 +93,8 @@ def test_bad_config_key_is_named(tmp_path):
     bad.write_text(yaml.safe_dump(config))
     result = snakemake(tmp_path, "--dry-run", configfile=bad)
     assert result.returncode != 0
-    assert "'scenez' was unexpected" in result.stderr and "datasets']['hci']" in result.stderr
+    output = result.stdout + result.stderr
+    assert "'scenez' was unexpected" in output and "datasets']['hci']" in output
 
 
 def test_bad_config_value_is_named(tmp_path):
@@ -102,7 +103,7 @@ def test_bad_config_value_is_named(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(config))
     result = snakemake(tmp_path, "--dry-run", configfile=bad)
-    assert result.returncode != 0 and "'validation' is not one of" in result.stderr
+    assert result.returncode != 0 and "'validation' is not one of" in result.stdout + result.stderr
 
 
 def test_lint_is_clean(tmp_path):

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
+from .parallel import set_threads
 
 log = logging.getLogger("aifdepth")
 
@@ -88,6 +89,7 @@ def cmd_stacks(args) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aifdepth", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--threads", type=int, help="threads this process may use (default: all cores)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("synthesize", help="write an embedded synthetic dataset in its real on-disk format")
@@ -136,6 +138,8 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s")
+    if args.threads is not None:
+        set_threads(args.threads)
     try:
         args.func(args)
     except InputError as err:

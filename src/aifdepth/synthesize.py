@@ -128,13 +128,14 @@ def synthesize_defocusnet(out: Path, count: int, size, seed: int) -> None:
 
 def stereo_unknown(disparity: np.ndarray) -> np.ndarray:
     """Pixels of the left view hidden in the right view (unknown in stereo GT): a pixel is
-    occluded when some pixel to its right lands left of it in the right image."""
+    occluded when some pixel to its right lands within half a pixel of it, or left of it,
+    in the right image."""
     columns = np.arange(disparity.shape[1], dtype=np.float32)
     right_x = columns[None, :] - disparity
     nearest_right = np.minimum.accumulate(right_x[:, ::-1], axis=1)[:, ::-1]
     beyond = np.full_like(right_x, np.inf)
     beyond[:, :-1] = nearest_right[:, 1:]
-    return beyond < right_x - 0.5
+    return beyond < right_x + 0.5
 
 
 def write_rgbd_scenes(out: Path, names: list[str], size, seed: int) -> None:

@@ -8,7 +8,8 @@ rule synthesize:
         "results/logs/synthesize/{dataset}.log",
     params:
         args=lambda w: synthesize_arguments(w.dataset),
+    threads: 1
     conda:
         "../../envs/aifdepth.yaml"
     shell:
-        "aifdepth synthesize {wildcards.dataset} {output} {params.args} > {log} 2>&1"
+        "aifdepth --threads {threads} synthesize {wildcards.dataset} {output} {params.args} > {log} 2>&1"

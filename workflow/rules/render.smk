@@ -10,10 +10,11 @@ rule render_stack:
         "results/logs/stacks/{dataset}/{name}.log",
     params:
         args=lambda w: stack_arguments(w.dataset, w.name),
+    threads: 1
     conda:
         "../../envs/aifdepth.yaml"
     shell:
-        "aifdepth stacks {wildcards.dataset} {input} --out {output} {params.args} > {log} 2>&1"
+        "aifdepth --threads {threads} stacks {wildcards.dataset} {input} --out {output} {params.args} > {log} 2>&1"
 
 
 rule stacks:

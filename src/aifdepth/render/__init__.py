@@ -1,0 +1,1 @@
+"""Focal-stack renderers: light-field refocusing and layered RGB-D defocus."""

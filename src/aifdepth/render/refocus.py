@@ -1,0 +1,229 @@
+"""Shift-and-add refocusing of a U x V light field into a focal stack.
+
+Convention: a point of disparity d at (r, c) in the centre view appears at
+(r - du * d, c - dv * d) in the view offset by (du, dv) = (u - c_u, v - c_v) from
+the centre. Refocusing at d averages, over all views, each view sampled at those
+coordinates. Views are shifted by a Fourier phase ramp (periodic boundary), each
+shifted view is clipped to [0, 1], and the clipped views are averaged.
+
+`refocus_reference` does exactly that, view by view. `refocus` gets the same
+result much faster: the average of the unclipped views is linear in the view
+spectra, so it is summed in the Fourier domain with one inverse FFT per slice.
+Clipping differs from that only where a shifted view rings outside [0, 1] (hard
+edges next to saturated or black pixels, and the wrap-around edge at the image
+border); those views and blocks are found from the input views and their
+clipped-off excess is added back from small windowed FFT shifts.
+"""
+
+import cv2
+import numpy as np
+import scipy.fft as sfft
+
+from ..parallel import thread_count
+
+# Block size and window padding of the clipping correction. The padding bounds the
+# error of the windowed shift (the Fourier kernel's tail beyond it is ignored) to
+# well under a grey level after averaging over the views.
+_BLOCK = 32
+_PAD = 8
+# Cell size of the out-of-range test; _BLOCK is a multiple of it.
+_CELL = 8
+# A half-pixel Fourier shift overshoots a jump by up to ~14 % of it (Gibbs).
+_OVERSHOOT = 0.14
+# Samples this close to 0 or 1 count as at the limit (saturated areas ring across it).
+_RANGE_MARGIN = 0.5 / 255
+# Predicted overshoot beyond 0 or 1 that is ignored: one view clipped by this much
+# moves the 81-view average by 0.03 grey levels, and the prediction is an upper bound.
+_IGNORED_OVERSHOOT = 0.01
+# Correction windows transformed per batch (bounds the memory of the batch).
+_WINDOW_BATCH = 512
+
+
+def _as_views(views) -> np.ndarray:
+    views = np.asarray(views)
+    if views.ndim != 5 or views.shape[-1] != 3:
+        raise ValueError(f"views must have shape (U, V, H, W, 3), got {views.shape}")
+    grid_rows, grid_cols = views.shape[:2]
+    if grid_rows % 2 == 0 or grid_cols % 2 == 0:
+        raise ValueError(f"the view grid must have odd sizes to have a centre view, got {grid_rows}x{grid_cols}")
+    if views.dtype == np.uint8:
+        return views.astype(np.float32) / np.float32(255)
+    return views.astype(np.float32, copy=False)
+
+
+def _as_disparities(disparities) -> np.ndarray:
+    disparities = np.asarray(disparities, dtype=np.float64)
+    if disparities.ndim != 1 or disparities.size == 0:
+        raise ValueError(f"disparities must be a non-empty 1-D sequence, got shape {disparities.shape}")
+    if not np.all(np.isfinite(disparities)):
+        raise ValueError(f"disparities must be finite, got {disparities.tolist()}")
+    return disparities
+
+
+def _view_offsets(size: int) -> np.ndarray:
+    return np.arange(size) - (size - 1) / 2
+
+
+def refocus_reference(views, disparities) -> np.ndarray:
+    """Ground truth: shift every view for every slice in double precision, clip, average."""
+    views = _as_views(views)
+    disparities = _as_disparities(disparities)
+    grid_rows, grid_cols, height, width, _ = views.shape
+    freq_rows = sfft.fftfreq(height)[:, None, None]
+    freq_cols = sfft.fftfreq(width)[None, :, None]
+    stack = np.zeros((len(disparities), height, width, 3))
+    for s, disparity in enumerate(disparities):
+        for u, du in enumerate(_view_offsets(grid_rows)):
+            for v, dv in enumerate(_view_offsets(grid_cols)):
+                ramp = np.exp(-2j * np.pi * (freq_rows * du * disparity + freq_cols * dv * disparity))
+                spectrum = sfft.fft2(views[u, v].astype(np.float64), axes=(0, 1), workers=thread_count()) * ramp
+                shifted = sfft.ifft2(spectrum, axes=(0, 1), workers=thread_count()).real
+                stack[s] += np.clip(shifted, 0.0, 1.0)
+    return (stack / (grid_rows * grid_cols)).astype(np.float32)
+
+
+def refocus(views, disparities) -> np.ndarray:
+    """Fast equivalent of `refocus_reference` (within one grey level almost everywhere)."""
+    views = _as_views(views)
+    disparities = _as_disparities(disparities)
+    stack = _mean_of_shifted_views(views, disparities)
+    _add_clipping_correction(stack, views, disparities)
+    return np.clip(stack, 0.0, 1.0, out=stack)
+
+
+def _mean_of_shifted_views(views: np.ndarray, disparities: np.ndarray) -> np.ndarray:
+    """Unclipped view average per slice, summed in the Fourier domain.
+
+    The phase ramp of view (u, v) factors into a row part a_u(ky) and a column part
+    b_v(kx): summing a grid row over v is a matrix product batched over kx, and the
+    rows are then weighted by a_u and added. Working one grid row and one channel at
+    a time keeps every buffer near 10 MB, so they are reused instead of re-faulted.
+    """
+    grid_rows, grid_cols, height, width, _ = views.shape
+    half_width = width // 2 + 1
+    slices = len(disparities)
+    row_ramps = np.exp(-2j * np.pi * disparities[:, None, None] * _view_offsets(grid_rows)[None, :, None]
+                       * sfft.fftfreq(height)[None, None, :]).astype(np.complex64)  # (S, U, ky)
+    col_ramps = np.exp(-2j * np.pi * disparities[:, None, None] * _view_offsets(grid_cols)[None, :, None]
+                       * sfft.rfftfreq(width)[None, None, :]).astype(np.complex64)  # (S, V, kx)
+    col_ramps_by_kx = np.ascontiguousarray(col_ramps.transpose(2, 0, 1))  # (kx, S, V)
+    row_spectra_by_kx = np.empty((half_width, grid_cols, height), np.complex64)
+    row_sum = np.empty((half_width, slices, height), np.complex64)
+    slice_spectra = np.empty((half_width, slices, height), np.complex64)
+    stack = np.empty((slices, height, width, 3), np.float32)
+    for channel in range(3):
+        slice_spectra[:] = 0
+        for u in range(grid_rows):
+            spectra = sfft.rfft2(views[u, ..., channel], workers=thread_count())  # (V, ky, kx)
+            np.copyto(row_spectra_by_kx, spectra.transpose(2, 0, 1))
+            np.matmul(col_ramps_by_kx, row_spectra_by_kx, out=row_sum)
+            row_sum *= row_ramps[:, u, :]
+            slice_spectra += row_sum
+        stack[..., channel] = sfft.irfft2(slice_spectra.transpose(1, 2, 0), s=(height, width), axes=(1, 2),
+                                          workers=thread_count())
+    stack /= grid_rows * grid_cols
+    return stack
+
+
+def _add_clipping_correction(stack: np.ndarray, views: np.ndarray, disparities: np.ndarray) -> None:
+    """Add mean_v(clip(y_v) - y_v) to the unclipped mean, for every view y_v that may leave [0, 1].
+
+    Views that stay inside [0, 1] add nothing, so only the (block, view) pairs that
+    `_risky_blocks` flags are shifted again, in small padded windows.
+    """
+    grid_rows, grid_cols, height, width, _ = views.shape
+    flat_views = views.reshape(grid_rows * grid_cols, height, width, 3)
+    risky = _risky_blocks(flat_views)
+    view_ids = np.arange(len(flat_views))
+    offset_rows = np.repeat(_view_offsets(grid_rows), grid_cols)
+    offset_cols = np.tile(_view_offsets(grid_cols), grid_rows)
+    block_rows, block_cols = -(-height // _BLOCK), -(-width // _BLOCK)
+    corner_rows = np.arange(block_rows) * _BLOCK
+    corner_cols = np.arange(block_cols) * _BLOCK
+    for s, disparity in enumerate(disparities):
+        shift_rows, shift_cols = offset_rows * disparity, offset_cols * disparity
+        whole_rows, whole_cols = np.round(shift_rows).astype(np.int64), np.round(shift_cols).astype(np.int64)
+        # Where each block of the slice comes from in each view.
+        source_rows = (corner_rows[:, None] - whole_rows[None, :]) % height  # (block rows, views)
+        source_cols = (corner_cols[:, None] - whole_cols[None, :]) % width  # (block cols, views)
+        flagged = risky[view_ids, source_rows[:, None, :] // _CELL, source_cols[None, :, :] // _CELL]
+        # Block-major pairs, so a batch sums over runs of the same block.
+        block, view = np.nonzero(flagged.reshape(block_rows * block_cols, -1))
+        if len(block) == 0:
+            continue
+        excess = np.zeros((block_rows * block_cols, _BLOCK, _BLOCK, 3), np.float32)
+        for start in range(0, len(block), _WINDOW_BATCH):
+            batch_blocks, batch_views = block[start:start + _WINDOW_BATCH], view[start:start + _WINDOW_BATCH]
+            shifted = _shift_windows(
+                flat_views, batch_views,
+                source_rows[batch_blocks // block_cols, batch_views],
+                source_cols[batch_blocks % block_cols, batch_views],
+                shift_rows[batch_views] - whole_rows[batch_views],
+                shift_cols[batch_views] - whole_cols[batch_views])
+            clipped_off = np.clip(shifted, 0.0, 1.0) - shifted
+            firsts = np.flatnonzero(np.r_[True, batch_blocks[1:] != batch_blocks[:-1]])
+            excess[batch_blocks[firsts]] += np.add.reduceat(clipped_off, firsts, axis=0)
+        tiled = excess.reshape(block_rows, block_cols, _BLOCK, _BLOCK, 3).transpose(0, 2, 1, 3, 4)
+        tiled = tiled.reshape(block_rows * _BLOCK, block_cols * _BLOCK, 3)
+        stack[s] += tiled[:height, :width] / len(flat_views)
+
+
+def _shift_windows(flat_views, view_index, source_rows, source_cols, frac_rows, frac_cols) -> np.ndarray:
+    """Sub-pixel shift of padded windows of the given views; returns the (n, B, B, 3) block cores."""
+    size = _BLOCK + 2 * _PAD
+    height, width = flat_views.shape[1:3]
+    windows = np.empty((len(view_index), size, size, 3), np.float32)
+    for k, (view, row, col) in enumerate(zip(view_index, source_rows - _PAD, source_cols - _PAD)):
+        if 0 <= row <= height - size and 0 <= col <= width - size:
+            windows[k] = flat_views[view, row:row + size, col:col + size]
+        else:  # the window wraps around the image border, as the FFT does
+            rows = np.arange(row, row + size) % height
+            cols = np.arange(col, col + size) % width
+            windows[k] = flat_views[view][rows[:, None], cols[None, :]]
+    ramp_rows = np.exp(-2j * np.pi * frac_rows[:, None] * sfft.fftfreq(size)).astype(np.complex64)
+    ramp_cols = np.exp(-2j * np.pi * frac_cols[:, None] * sfft.rfftfreq(size)).astype(np.complex64)
+    spectra = sfft.rfft2(windows, axes=(1, 2), workers=thread_count())
+    spectra *= (ramp_rows[:, :, None] * ramp_cols[:, None, :])[..., None]
+    shifted = sfft.irfft2(spectra, s=(size, size), axes=(1, 2), workers=thread_count())
+    return shifted[:, _PAD:_PAD + _BLOCK, _PAD:_PAD + _BLOCK]
+
+
+def _risky_blocks(flat_views: np.ndarray) -> np.ndarray:
+    """(views, cell rows, cell cols) bool: True at the cell of q when a shifted block of
+    that view whose source corner is q may leave [0, 1].
+
+    A sub-pixel shift keeps a sample within the range of its neighbourhood, widened by
+    the overshoot of the jumps between neighbouring samples there. Neighbourhoods wrap
+    around the image border because the FFT sees the view as periodic, which also
+    makes the border a jump.
+    """
+    count, height, width, _ = flat_views.shape
+    cell_rows, cell_cols = -(-height // _CELL), -(-width // _CELL)
+    highest = np.empty((count, cell_rows, cell_cols), np.float32)
+    lowest, jump = np.empty_like(highest), np.empty_like(highest)
+    cell = np.ones((_CELL, _CELL), np.uint8)
+
+    def cell_max(image):  # max over each cell and channel
+        return cv2.dilate(image, cell, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)[::_CELL, ::_CELL].max(axis=2)
+
+    for index, view in enumerate(flat_views):
+        highest[index] = cell_max(view)
+        lowest[index] = -cell_max(-view)
+        jumps = cv2.max(cv2.absdiff(view, np.roll(view, 1, axis=0)), cv2.absdiff(view, np.roll(view, 1, axis=1)))
+        jump[index] = cell_max(jumps)
+    highest, lowest, jump = (_periodic_max(a, 3) for a in (highest, -lowest, jump))
+    lowest = -lowest
+    overshoot = _OVERSHOOT * jump - _IGNORED_OVERSHOOT
+    at_limit = (highest > 1 - _RANGE_MARGIN) | (lowest < _RANGE_MARGIN)
+    risky_cells = at_limit | (highest + overshoot > 1) | (lowest - overshoot < 0)
+    # A block starting inside cell k covers cells k .. k + B / cell.
+    return _periodic_max(risky_cells, _BLOCK // _CELL + 1, centred=False)
+
+
+def _periodic_max(cells: np.ndarray, size: int, centred: bool = True) -> np.ndarray:
+    """Maximum over size x size cells of the last two axes, wrapping around."""
+    start = -(size // 2) if centred else 0
+    result = cells
+    for axis in (-2, -1):
+        result = np.maximum.reduce([np.roll(result, -(start + k), axis=axis) for k in range(size)])
+    return result

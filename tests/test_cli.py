@@ -1,0 +1,117 @@
+"""The `aifdepth` command as a user runs it: outputs on success, a named problem and no
+output on bad input."""
+
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+from aifdepth.cli import main
+from aifdepth.datasets.hci import read_scene
+from aifdepth.io.images import write_rgb
+from aifdepth.io.pfm import write_pfm
+from aifdepth.stackfile import read_stacks
+from aifdepth.synthesize import synthesize
+
+
+@pytest.fixture(scope="module")
+def hci_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hci")
+    synthesize("hci", root / "hci", scenes=5, size=(32, 32), seed=3)
+    return root / "hci"
+
+
+def test_console_script_is_installed():
+    result = subprocess.run([sys.executable, "-m", "aifdepth.cli", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "synthesize" in result.stdout and "refocus" in result.stdout
+
+
+def test_refocus_writes_one_sample_with_negative_disparities(hci_root, tmp_path):
+    out = tmp_path / "boxes.h5"
+    assert main(["refocus", str(hci_root / "training" / "boxes"), "--disparities", "-2.5", "-1", "0", "1.5",
+                 "--out", str(out)]) == 0
+    stacks = read_stacks(out)
+    assert stacks.stack.shape == (1, 4, 32, 32, 3) and stacks.names == ["boxes"]
+    np.testing.assert_allclose(stacks.focus[0], [-2.5, -1, 0, 1.5])
+    assert stacks.source == "synthetic" and stacks.params["renderer"] == "refocus"
+    np.testing.assert_array_equal(stacks.aif[0], read_scene(hci_root / "training" / "boxes").views[4, 4])
+
+
+def test_refocus_empty_disparity_list(hci_root, tmp_path, capsys):
+    out = tmp_path / "x.h5"
+    assert main(["refocus", str(hci_root / "training" / "boxes"), "--disparities", "--out", str(out)]) == 2
+    assert "--disparities is empty" in capsys.readouterr().err and not out.exists()
+
+
+def test_refocus_missing_views(hci_root, tmp_path, capsys):
+    scene = tmp_path / "dino"
+    scene.mkdir()
+    for path in (hci_root / "training" / "dino").iterdir():
+        if path.name != "input_Cam080.png":
+            (scene / path.name).write_bytes(path.read_bytes())
+    out = tmp_path / "x.h5"
+    assert main(["refocus", str(scene), "--disparities", "0", "--out", str(out)]) == 2
+    assert f"{scene}: missing 1 of 81 views (input_Cam080.png)" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def rgbd_pair(tmp_path, shape=(24, 32)):
+    rng = np.random.default_rng(0)
+    write_rgb(tmp_path / "im0.png", rng.integers(0, 256, (*shape, 3), dtype=np.uint8))
+    disparity = np.full(shape, 20.0, np.float32)
+    disparity[:, shape[1] // 2:] = 50.0
+    disparity[0, 0] = np.inf
+    write_pfm(tmp_path / "disp0GT.pfm", disparity)
+
+
+def test_defocus_writes_stack_and_keeps_unknown_as_nan(tmp_path):
+    rgbd_pair(tmp_path)
+    out = tmp_path / "stack.h5"
+    assert main(["defocus", "--image", str(tmp_path / "im0.png"), "--disparity", str(tmp_path / "disp0GT.pfm"),
+                 "--focus", "20", "35", "50", "--aperture", "0.2", "--out", str(out)]) == 0
+    stacks = read_stacks(out)
+    assert stacks.stack.shape == (1, 3, 24, 32, 3)
+    assert np.isnan(stacks.depth[0, 0, 0]) and stacks.depth[0, 1, 1] == 20.0
+    assert stacks.params["aperture"] == 0.2
+
+
+@pytest.mark.parametrize("problem, args, message", [
+    ("empty focus", ["--focus"], "--focus is empty"),
+    ("wrong size", ["--focus", "20"], "image is 32x24 (WxH) but"),
+])
+def test_defocus_bad_input(tmp_path, capsys, problem, args, message):
+    rgbd_pair(tmp_path)
+    if problem == "wrong size":
+        write_pfm(tmp_path / "disp0GT.pfm", np.ones((20, 32), np.float32))
+    out = tmp_path / "stack.h5"
+    code = main(["defocus", "--image", str(tmp_path / "im0.png"), "--disparity", str(tmp_path / "disp0GT.pfm"),
+                 "--aperture", "0.2", "--out", str(out), *args])
+    assert code == 2 and message in capsys.readouterr().err and not out.exists()
+
+
+def test_defocus_truncated_pfm(tmp_path, capsys):
+    rgbd_pair(tmp_path)
+    data = (tmp_path / "disp0GT.pfm").read_bytes()
+    (tmp_path / "disp0GT.pfm").write_bytes(data[: len(data) // 2])
+    out = tmp_path / "stack.h5"
+    assert main(["defocus", "--image", str(tmp_path / "im0.png"), "--disparity", str(tmp_path / "disp0GT.pfm"),
+                 "--focus", "20", "--aperture", "0.2", "--out", str(out)]) == 2
+    assert "disp0GT.pfm: truncated PFM" in capsys.readouterr().err and not out.exists()
+
+
+def test_stacks_from_h5_without_expected_keys(tmp_path, capsys):
+    with h5py.File(tmp_path / "ddff-dataset-trainval.h5", "w") as f:
+        f["images"] = np.zeros((1, 10, 4, 4, 3), np.uint8)
+    out = tmp_path / "val.h5"
+    assert main(["stacks", "ddff", str(tmp_path), "--split", "val", "--source", "real", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "ddff-dataset-trainval.h5: missing key(s) ['stack_val', 'disp_val']" in err and not out.exists()
+
+
+def test_stacks_index_list_outside_stack(hci_root, tmp_path, capsys):
+    out = tmp_path / "val.h5"
+    assert main(["stacks", "hci", str(hci_root), "--split", "val", "--slices", "5", "--focus-range", "-2.5", "2.5",
+                 "--indices", "1", "6", "--source", "synthetic", "--out", str(out)]) == 2
+    assert "slice indices [6] are outside 1..5" in capsys.readouterr().err and not out.exists()
