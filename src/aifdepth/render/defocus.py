@@ -15,6 +15,7 @@ import numpy as np
 import scipy.fft as sfft
 from scipy import ndimage
 
+from ..errors import InputError
 from ..parallel import thread_count
 
 # Largest blur-radius difference, in pixels, between adjacent layers when the layer
@@ -41,7 +42,7 @@ def defocus_stack(image, disparity, focus, aperture, *, layer_step=None) -> np.n
     if layer_step is None:
         layer_step = _RADIUS_STEP / aperture.max() if aperture.max() > 0 else np.inf
     elif not (np.isfinite(layer_step) and layer_step > 0):
-        raise ValueError(f"layer_step must be a finite number > 0, got {layer_step}")
+        raise InputError(f"layer_step must be a finite number > 0, got {layer_step}")
 
     layers = _Layers(disparity, layer_step)
     radii = aperture[:, None] * np.abs(layers.disparities[None, :] - focus[:, None])  # (slices, layers)
@@ -149,7 +150,7 @@ def _disc_kernel(radius: float) -> np.ndarray:
 def _as_image(image) -> np.ndarray:
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"image must have shape (H, W, 3), got {image.shape}")
+        raise InputError(f"image must have shape (H, W, 3), got {image.shape}")
     if image.dtype == np.uint8:
         return image.astype(np.float32) / np.float32(255)
     return image.astype(np.float32, copy=False)
@@ -158,7 +159,7 @@ def _as_image(image) -> np.ndarray:
 def _as_disparity(disparity, image_size) -> np.ndarray:
     disparity = np.asarray(disparity, dtype=np.float64)
     if disparity.shape != tuple(image_size):
-        raise ValueError(f"disparity has shape {disparity.shape} but the image is {tuple(image_size)} (H, W); "
+        raise InputError(f"disparity has shape {disparity.shape} but the image is {tuple(image_size)} (H, W); "
                          "they must match")
     return disparity
 
@@ -169,7 +170,7 @@ def _fill_unknown(disparity: np.ndarray) -> np.ndarray:
     if known.all():
         return disparity
     if not known.any():
-        raise ValueError("disparity has no finite value; cannot place any pixel in depth")
+        raise InputError("disparity has no finite value; cannot place any pixel in depth")
     nearest = ndimage.distance_transform_edt(~known, return_distances=False, return_indices=True)
     return disparity[tuple(nearest)]
 
@@ -177,9 +178,9 @@ def _fill_unknown(disparity: np.ndarray) -> np.ndarray:
 def _as_focus(focus) -> np.ndarray:
     focus = np.asarray(focus, dtype=np.float64)
     if focus.ndim != 1 or focus.size == 0:
-        raise ValueError(f"focus must be a non-empty 1-D sequence of disparities, got shape {focus.shape}")
+        raise InputError(f"focus must be a non-empty 1-D sequence of disparities, got shape {focus.shape}")
     if not np.all(np.isfinite(focus)):
-        raise ValueError(f"focus must be finite, got {focus.tolist()}")
+        raise InputError(f"focus must be finite, got {focus.tolist()}")
     return focus
 
 
@@ -188,7 +189,7 @@ def _as_aperture(aperture, slices: int) -> np.ndarray:
     if aperture.ndim == 0:
         aperture = np.full(slices, float(aperture))
     elif aperture.ndim != 1 or aperture.size != slices:
-        raise ValueError(f"aperture must be one number or one per focus value ({slices}), got shape {aperture.shape}")
+        raise InputError(f"aperture must be one number or one per focus value ({slices}), got shape {aperture.shape}")
     if not np.all(np.isfinite(aperture)) or np.any(aperture < 0):
-        raise ValueError(f"aperture must be finite and >= 0, got {aperture.tolist()}")
+        raise InputError(f"aperture must be finite and >= 0, got {aperture.tolist()}")
     return aperture

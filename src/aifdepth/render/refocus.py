@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import scipy.fft as sfft
 
+from ..errors import InputError
 from ..parallel import thread_count
 
 # Block size and window padding of the clipping correction. The padding bounds the
@@ -42,10 +43,10 @@ _WINDOW_BATCH = 512
 def _as_views(views) -> np.ndarray:
     views = np.asarray(views)
     if views.ndim != 5 or views.shape[-1] != 3:
-        raise ValueError(f"views must have shape (U, V, H, W, 3), got {views.shape}")
+        raise InputError(f"views must have shape (U, V, H, W, 3), got {views.shape}")
     grid_rows, grid_cols = views.shape[:2]
     if grid_rows % 2 == 0 or grid_cols % 2 == 0:
-        raise ValueError(f"the view grid must have odd sizes to have a centre view, got {grid_rows}x{grid_cols}")
+        raise InputError(f"the view grid must have odd sizes to have a centre view, got {grid_rows}x{grid_cols}")
     if views.dtype == np.uint8:
         return views.astype(np.float32) / np.float32(255)
     return views.astype(np.float32, copy=False)
@@ -54,9 +55,9 @@ def _as_views(views) -> np.ndarray:
 def _as_disparities(disparities) -> np.ndarray:
     disparities = np.asarray(disparities, dtype=np.float64)
     if disparities.ndim != 1 or disparities.size == 0:
-        raise ValueError(f"disparities must be a non-empty 1-D sequence, got shape {disparities.shape}")
+        raise InputError(f"disparities must be a non-empty 1-D sequence, got shape {disparities.shape}")
     if not np.all(np.isfinite(disparities)):
-        raise ValueError(f"disparities must be finite, got {disparities.tolist()}")
+        raise InputError(f"disparities must be finite, got {disparities.tolist()}")
     return disparities
 
 
