@@ -42,7 +42,7 @@ def test_refocus_writes_one_sample_with_negative_disparities(hci_root, tmp_path)
 def test_refocus_empty_disparity_list(hci_root, tmp_path, capsys):
     out = tmp_path / "x.h5"
     assert main(["refocus", str(hci_root / "training" / "boxes"), "--disparities", "--out", str(out)]) == 2
-    assert "--disparities is empty" in capsys.readouterr().err and not out.exists()
+    assert "--disparities must be a non-empty" in capsys.readouterr().err and not out.exists()
 
 
 def test_refocus_missing_views(hci_root, tmp_path, capsys):
@@ -78,7 +78,7 @@ def test_defocus_writes_stack_and_keeps_unknown_as_nan(tmp_path):
 
 
 @pytest.mark.parametrize("problem, args, message", [
-    ("empty focus", ["--focus"], "--focus is empty"),
+    ("empty focus", ["--focus"], "--focus must be a non-empty"),
     ("wrong size", ["--focus", "20"], "image is 32x24 (WxH) but"),
 ])
 def test_defocus_bad_input(tmp_path, capsys, problem, args, message):

@@ -66,8 +66,8 @@ def test_file_without_keys_is_named(tmp_path):
 
 def test_failed_write_leaves_nothing(tmp_path):
     stacks = tiny_stacks()
-    stacks.names = [object()]  * 2  # not storable as strings: h5py raises mid-write
-    with pytest.raises(Exception):
+    stacks.names = [object()] * 2  # not storable as strings: h5py raises mid-write
+    with pytest.raises(TypeError):
         write_stacks(tmp_path / "s.h5", stacks)
     assert list(tmp_path.iterdir()) == []
 

@@ -8,17 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
+from .layouts import focus_positions
 from .parallel import set_threads
 
 log = logging.getLogger("aifdepth")
-
-
-def _finite_list(name: str, values) -> list[float]:
-    if not values:
-        raise InputError(f"--{name} is empty; give at least one value, e.g. --{name} -2.5 0 2.5")
-    if not np.all(np.isfinite(values)):
-        raise InputError(f"--{name} has non-finite values: {values}")
-    return list(values)
 
 
 def cmd_synthesize(args) -> None:
@@ -34,7 +27,7 @@ def cmd_refocus(args) -> None:
     from .render.refocus import refocus
     from .stackfile import FocalStacks, write_stacks
 
-    disparities = _finite_list("disparities", args.disparities)
+    disparities = focus_positions(args.disparities, "--disparities").tolist()
     sample = read_scene(args.scene_dir)
     synthetic = read_parameters(Path(args.scene_dir) / "parameters.cfg").get("meta", "synthetic", fallback="false")
     stack = to_uint8(refocus(sample.views, disparities))
@@ -52,7 +45,7 @@ def cmd_defocus(args) -> None:
     from .render.defocus import defocus_stack
     from .stackfile import FocalStacks, write_stacks
 
-    focus = _finite_list("focus", args.focus)
+    focus = focus_positions(args.focus, "--focus").tolist()
     disparity = read_pfm(args.disparity)
     image = read_rgb(args.image)
     if image.shape[:2] != disparity.shape:

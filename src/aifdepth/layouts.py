@@ -5,6 +5,17 @@ import numpy as np
 from .errors import InputError
 
 
+def focus_positions(values, name: str = "focus") -> np.ndarray:
+    """Focus positions as a float64 vector, checked: non-empty, one-dimensional, finite."""
+    positions = np.asarray(values, dtype=np.float64)
+    if positions.ndim != 1 or positions.size == 0:
+        raise InputError(f"{name} must be a non-empty 1-D sequence of focus positions (e.g. -2.5 0 2.5), "
+                         f"got shape {positions.shape}")
+    if not np.all(np.isfinite(positions)):
+        raise InputError(f"{name} must be finite, got {positions.tolist()}")
+    return positions
+
+
 def uniform_focus(focus_range: tuple[float, float], slices: int) -> np.ndarray:
     """`slices` focus positions evenly spaced over the range, ends included."""
     if slices < 1:

@@ -7,13 +7,12 @@ float32 (NaN = unknown), optional `aif` (N,H,W,3) uint8, `name` (N) strings; att
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
-
 import h5py
 import numpy as np
 
 from .errors import InputError
 from .io.atomic import atomic_path
+from .io.hdf5 import open_hdf5
 
 REQUIRED_KEYS = ("stack", "focus", "depth", "name")
 REQUIRED_ATTRS = ("dataset", "unit", "source")
@@ -74,13 +73,7 @@ def write_stacks(path, stacks: FocalStacks) -> None:
 
 def read_stacks(path) -> FocalStacks:
     """Read a whole stack file; a missing key or attribute names the file and what to do."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: stack file not found; build it with `snakemake {path}`")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as err:
-        raise InputError(f"{path}: not a readable HDF5 stack file ({err}); delete it and rebuild") from err
+    f = open_hdf5(path, "stack file", f"build it (again) with `snakemake {path}`")
     with f:
         missing = [k for k in REQUIRED_KEYS if k not in f] + [f"attr {a}" for a in REQUIRED_ATTRS if a not in f.attrs]
         if missing:

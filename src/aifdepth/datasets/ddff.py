@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..io.atomic import atomic_path
+from ..io.hdf5 import open_hdf5
 from .base import Dataset, Sample, nan_outside
 
 FOCUS = np.linspace(0.28248, 0.02018, 10)
@@ -46,12 +47,7 @@ class DDFF(Dataset):
     def _open(self, split):
         self.check_split(split)
         path = self.root / FILES[split]
-        if not path.is_file():
-            raise InputError(f"{path}: DDFF file not found; place {FILES[split]} in {self.root}")
-        try:
-            f = h5py.File(path, "r")
-        except OSError as err:
-            raise InputError(f"{path}: not a readable HDF5 file ({err}); re-download it") from err
+        f = open_hdf5(path, "DDFF file", f"place the DDFF 12-Scene {FILES[split]} in {self.root}")
         stack_key, disp_key = _keys(split)
         missing = [k for k in (stack_key, disp_key) if k is not None and k not in f]
         if missing:

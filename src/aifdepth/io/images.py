@@ -9,14 +9,19 @@ from ..errors import InputError
 from .atomic import atomic_path
 
 
+def _imread(path: Path, flags: int, what: str) -> np.ndarray:
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    image = cv2.imread(str(path), flags)
+    if image is None:
+        raise InputError(f"{path}: not a readable {what} (corrupt, truncated or unsupported format)")
+    return image
+
+
 def read_rgb(path, expected_shape: tuple[int, int] | None = None) -> np.ndarray:
     """Read an 8-bit colour image as (H,W,3) uint8 RGB; check its size when asked."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: file not found")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise InputError(f"{path}: not a readable image (corrupt or unsupported format)")
+    image = _imread(path, cv2.IMREAD_COLOR, "image")
     if expected_shape is not None and image.shape[:2] != tuple(expected_shape):
         raise InputError(
             f"{path}: image is {image.shape[1]}x{image.shape[0]} (WxH) but "
@@ -38,12 +43,7 @@ def write_rgb(path, image: np.ndarray, jpeg_quality: int = 95) -> None:
 
 def read_exr_depth(path) -> np.ndarray:
     """Read a depth EXR (first channel if it has several) as (H,W) float32."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: file not found")
-    depth = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if depth is None:
-        raise InputError(f"{path}: not a readable EXR depth map (corrupt or truncated)")
+    depth = _imread(Path(path), cv2.IMREAD_UNCHANGED, "EXR depth map")
     if depth.ndim == 3:
         depth = depth[..., 0]
     return depth.astype(np.float32, copy=False)

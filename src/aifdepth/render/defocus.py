@@ -16,6 +16,7 @@ import scipy.fft as sfft
 from scipy import ndimage
 
 from ..errors import InputError
+from ..layouts import focus_positions
 from ..parallel import thread_count
 
 # Largest blur-radius difference, in pixels, between adjacent layers when the layer
@@ -37,7 +38,7 @@ def defocus_stack(image, disparity, focus, aperture, *, layer_step=None) -> np.n
     """
     image = _as_image(image)
     disparity = _fill_unknown(_as_disparity(disparity, image.shape[:2]))
-    focus = _as_focus(focus)
+    focus = focus_positions(focus)
     aperture = _as_aperture(aperture, len(focus))
     if layer_step is None:
         layer_step = _RADIUS_STEP / aperture.max() if aperture.max() > 0 else np.inf
@@ -173,15 +174,6 @@ def _fill_unknown(disparity: np.ndarray) -> np.ndarray:
         raise InputError("disparity has no finite value; cannot place any pixel in depth")
     nearest = ndimage.distance_transform_edt(~known, return_distances=False, return_indices=True)
     return disparity[tuple(nearest)]
-
-
-def _as_focus(focus) -> np.ndarray:
-    focus = np.asarray(focus, dtype=np.float64)
-    if focus.ndim != 1 or focus.size == 0:
-        raise InputError(f"focus must be a non-empty 1-D sequence of disparities, got shape {focus.shape}")
-    if not np.all(np.isfinite(focus)):
-        raise InputError(f"focus must be finite, got {focus.tolist()}")
-    return focus
 
 
 def _as_aperture(aperture, slices: int) -> np.ndarray:

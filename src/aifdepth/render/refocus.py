@@ -20,6 +20,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from ..errors import InputError
+from ..layouts import focus_positions
 from ..parallel import thread_count
 
 # Block size and window padding of the clipping correction. The padding bounds the
@@ -52,15 +53,6 @@ def _as_views(views) -> np.ndarray:
     return views.astype(np.float32, copy=False)
 
 
-def _as_disparities(disparities) -> np.ndarray:
-    disparities = np.asarray(disparities, dtype=np.float64)
-    if disparities.ndim != 1 or disparities.size == 0:
-        raise InputError(f"disparities must be a non-empty 1-D sequence, got shape {disparities.shape}")
-    if not np.all(np.isfinite(disparities)):
-        raise InputError(f"disparities must be finite, got {disparities.tolist()}")
-    return disparities
-
-
 def _view_offsets(size: int) -> np.ndarray:
     return np.arange(size) - (size - 1) / 2
 
@@ -68,7 +60,7 @@ def _view_offsets(size: int) -> np.ndarray:
 def refocus_reference(views, disparities) -> np.ndarray:
     """Ground truth: shift every view for every slice in double precision, clip, average."""
     views = _as_views(views)
-    disparities = _as_disparities(disparities)
+    disparities = focus_positions(disparities, "disparities")
     grid_rows, grid_cols, height, width, _ = views.shape
     freq_rows = sfft.fftfreq(height)[:, None, None]
     freq_cols = sfft.fftfreq(width)[None, :, None]
@@ -86,7 +78,7 @@ def refocus_reference(views, disparities) -> np.ndarray:
 def refocus(views, disparities) -> np.ndarray:
     """Fast equivalent of `refocus_reference` (within one grey level almost everywhere)."""
     views = _as_views(views)
-    disparities = _as_disparities(disparities)
+    disparities = focus_positions(disparities, "disparities")
     stack = _mean_of_shifted_views(views, disparities)
     _add_clipping_correction(stack, views, disparities)
     return np.clip(stack, 0.0, 1.0, out=stack)
