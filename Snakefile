@@ -7,9 +7,12 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/render.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
 
 
 rule all:
     default_target: True
     input:
         all_stack_files(),
+        evaluation_files(),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, TrainingError
 from .layouts import focus_positions
 from .parallel import set_threads
 
@@ -79,6 +79,50 @@ def cmd_stacks(args) -> None:
              stacks.stack.shape[1], args.out)
 
 
+def cmd_train(args) -> None:
+    import torch
+
+    from .batches import StackRegime
+    from .models import ModelConfig
+    from .train import TrainSettings, train
+
+    torch.set_num_threads(args.threads or torch.get_num_threads())
+    config = ModelConfig(architecture=args.architecture, conv=args.conv, width=args.width, attention=args.attention,
+                         attention_mode=args.attention_mode, depth_normalisation=args.depth_normalisation)
+    regime = StackRegime(args.regime, min_slices=args.min_slices, indices=tuple(args.indices) if args.indices else None)
+    settings = TrainSettings(steps=args.steps, batch_size=args.batch_size, crop=args.crop,
+                             learning_rate=args.learning_rate, seed=args.seed, checkpoint_every=args.checkpoint_every,
+                             regime=regime, loss_weights={"supervised": args.supervised,
+                                                          "unsupervised": args.unsupervised,
+                                                          "smoothness": args.smoothness})
+    train(config, args.stacks, args.out, args.log, settings, info={"variant": args.out.parent.name})
+    log.info("trained %s", args.out)
+
+
+def cmd_evaluate(args) -> None:
+    import torch
+
+    from .evaluate import evaluate
+
+    torch.set_num_threads(args.threads or torch.get_num_threads())
+    result = evaluate(args.model, args.stacks, args.out, args.predictions, device=args.device, metric_dataset=args.mask)
+    metrics = result["metrics"]
+    log.info("%s on %s: MAE %.4f MSE %.4f RMSE %.4f, %.4f s/stack", args.model, args.stacks, metrics["mae"],
+             metrics["mse"], metrics["rmse"], result["runtime"]["seconds_per_stack"])
+
+
+def cmd_predict(args) -> None:
+    from .predict import predict_images, predict_stack_file
+
+    if (args.stack is None) == (not args.images):
+        raise InputError("give either --stack STACK.h5 or the images of one focal stack (with --focus)")
+    if args.stack is not None:
+        predict_stack_file(args.model, args.stack, args.out, device=args.device)
+    else:
+        predict_images(args.model, args.images, args.focus or [], args.out, device=args.device)
+    log.info("wrote predictions to %s", args.out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aifdepth", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -124,6 +168,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", choices=["aligned", "unaligned"], help="mobiledepth frame set")
     p.add_argument("--names", nargs="+", help="only these samples (e.g. one mobiledepth scene)")
     p.set_defaults(func=cmd_stacks)
+
+    p = sub.add_parser("train", help="train one model variant on a stack file")
+    p.add_argument("stacks", type=Path, help="training stack file")
+    p.add_argument("--out", type=Path, required=True, help="model file to write (model.pt)")
+    p.add_argument("--log", type=Path, required=True, help="training log CSV")
+    p.add_argument("--architecture", choices=["aifdepthnet", "defocusnet", "classical"], default="aifdepthnet")
+    p.add_argument("--conv", choices=["3d", "2d"], default="3d")
+    p.add_argument("--width", choices=["paper", "compact"], default="compact")
+    p.add_argument("--attention", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--attention-mode", choices=["shared", "separate"], default="shared")
+    p.add_argument("--depth-normalisation", choices=["softmax", "softplus"], default="softmax")
+    p.add_argument("--regime", choices=["fixed", "arbitrary", "indices"], default="fixed")
+    p.add_argument("--indices", type=int, nargs="+", help="1-based slices for the 'indices' regime")
+    p.add_argument("--min-slices", type=int, default=2, help="smallest stack of the 'arbitrary' regime")
+    p.add_argument("--supervised", type=float, default=1.0, help="weight of the L1 depth loss")
+    p.add_argument("--unsupervised", type=float, default=0.0, help="weight of the L1 AiF loss")
+    p.add_argument("--smoothness", type=float, default=0.0, help="weight of the edge-aware smoothness")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--crop", type=int, default=64)
+    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint-every", type=int, default=50)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="metrics, runtime and AiF quality of a model on a stack file")
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--stacks", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="evaluation JSON")
+    p.add_argument("--predictions", type=Path, help="h5 file for the predicted depth and AiF")
+    p.add_argument("--mask", help="dataset whose GT mask applies (default: the stack file's dataset)")
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="depth (and AiF) of your own focal stack")
+    p.add_argument("images", nargs="*", type=Path, help="the images of one focal stack, in stack order")
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--stack", type=Path, help="a unified stack file instead of images")
+    p.add_argument("--focus", type=float, nargs="+", help="focus position of each image, in the model's unit")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.set_defaults(func=cmd_predict)
     return parser
 
 
@@ -135,7 +221,7 @@ def main(argv=None) -> int:
         set_threads(args.threads)
     try:
         args.func(args)
-    except InputError as err:
+    except (InputError, TrainingError) as err:
         print(f"aifdepth {args.command}: error: {err}", file=sys.stderr)
         return 2
     return 0

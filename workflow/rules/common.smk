@@ -13,6 +13,18 @@ for _dataset in config["stacks"]:
         )
 
 
+for _dataset, _variants in config["variants"].items():
+    for _name, _variant in _variants.items():
+        _train = _variant["train"]
+        _source = _train.get("dataset", _dataset)
+        for _where, _stack in [(_source, _train["stacks"])] + [(_dataset, t) for t in _variant["test"]]:
+            if _stack not in config["stacks"].get(_where, {}):
+                raise ValueError(
+                    f"config.yaml: variants.{_dataset}.{_name} uses stacks.{_where}.{_stack}, which is not declared; "
+                    f"declared: {sorted(config['stacks'].get(_where, {}))}"
+                )
+
+
 def dataset_root(dataset):
     return f"resources/{dataset}"
 
@@ -76,6 +88,54 @@ def synthesize_arguments(dataset):
     if "size" in settings:
         args.append("--size {} {}".format(*settings["size"]))
     return " ".join(args)
+
+
+def variant(dataset, name):
+    return config["variants"][dataset][name]
+
+
+def train_settings(dataset, name):
+    """The variant's training settings over the defaults of `training:`."""
+    return {**config["training"], **variant(dataset, name)["train"]}
+
+
+def train_stack_file(dataset, name):
+    settings = train_settings(dataset, name)
+    return f"results/stacks/{settings.get('dataset', dataset)}/{settings['stacks']}.h5"
+
+
+def train_arguments(dataset, name):
+    """CLI options of `aifdepth train` for one variant."""
+    entry, settings = variant(dataset, name), train_settings(dataset, name)
+    model = entry["model"]
+    args = [f"--architecture {model['architecture']}"]
+    for key in ("conv", "width", "attention_mode", "depth_normalisation"):
+        if key in model:
+            args.append(f"--{key.replace('_', '-')} {model[key]}")
+    if "attention" in model:
+        args.append("--attention" if model["attention"] else "--no-attention")
+    loss = entry.get("loss", {})
+    args += [f"--supervised {loss.get('supervised', 0.0)}", f"--unsupervised {loss.get('unsupervised', 0.0)}",
+             f"--smoothness {loss.get('smoothness', 0.0)}"]
+    for key in ("regime", "min_slices", "steps", "batch_size", "crop", "learning_rate", "seed", "checkpoint_every"):
+        if key in settings:
+            args.append(f"--{key.replace('_', '-')} {settings[key]}")
+    if "indices" in settings:
+        args.append("--indices " + " ".join(map(str, settings["indices"])))
+    return " ".join(args)
+
+
+def model_files():
+    return [f"results/models/{d}/{v}/model.pt" for d, variants in config["variants"].items() for v in variants]
+
+
+def evaluation_files():
+    return [
+        f"results/eval/{d}/{v}/{t}.json"
+        for d, variants in config["variants"].items()
+        for v, entry in variants.items()
+        for t in entry["test"]
+    ]
 
 
 wildcard_constraints:

@@ -1,0 +1,106 @@
+"""Evaluation of a model file on a stack file: the paper's metrics per image, then
+averaged; runtime per stack at batch 1; AiF quality where GT AiF exists."""
+
+import json
+import platform
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+
+from .batches import to_tensors
+from .io.atomic import atomic_path
+from .io.images import to_uint8
+from .metrics import aggregate, image_metrics, psnr, ssim, valid_mask
+from .modelfile import load_model
+from .stackfile import read_stacks
+
+
+def pick_device(requested: str | None = None) -> str:
+    return requested or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _synchronise(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def predict_sample(model, stack, focus, device: str) -> tuple[dict, float, float]:
+    """Run one stack (S,H,W,3) uint8; returns outputs as numpy and the synchronised and
+    unsynchronised (as the official code measured) seconds."""
+    batch = to_tensors(stack[None], focus[None], np.zeros((1,) + stack.shape[1:3], np.float32))
+    inputs, positions = batch["stack"].to(device), batch["focus"].to(device)
+    _synchronise(device)
+    with torch.inference_mode():
+        start = time.perf_counter()
+        outputs = model(inputs, positions)
+        unsynchronised = time.perf_counter() - start
+        _synchronise(device)
+        seconds = time.perf_counter() - start
+    result = {"depth": outputs["depth"][0].float().cpu().numpy()}
+    if outputs.get("aif") is not None:
+        result["aif"] = outputs["aif"][0].permute(1, 2, 0).float().cpu().numpy()
+    return result, seconds, unsynchronised
+
+
+def evaluate(model_path, stacks_path, out_json, predictions_path=None, device: str | None = None,
+             metric_dataset: str | None = None) -> dict:
+    """Write the evaluation JSON (and predictions for figures); returns the JSON dict."""
+    device = pick_device(device)
+    model, config, info = load_model(model_path, device)
+    stacks = read_stacks(stacks_path)
+    dataset = metric_dataset or stacks.dataset
+    predict_sample(model, stacks.stack[0], stacks.focus[0], device)  # warm-up, not timed
+    per_image, aif_scores, depths, aifs = [], [], [], []
+    seconds, unsynchronised = [], []
+    for i, name in enumerate(stacks.names):
+        outputs, elapsed, elapsed_unsync = predict_sample(model, stacks.stack[i], stacks.focus[i], device)
+        seconds.append(elapsed)
+        unsynchronised.append(elapsed_unsync)
+        mask = valid_mask(stacks.depth[i], dataset)
+        per_image.append({"name": name, **image_metrics(outputs["depth"], stacks.depth[i], mask)})
+        depths.append(outputs["depth"])
+        if "aif" in outputs:
+            aifs.append(to_uint8(outputs["aif"]))
+            if stacks.aif is not None:
+                aif_scores.append({"psnr": psnr(aifs[-1], stacks.aif[i]), "ssim": ssim(aifs[-1], stacks.aif[i])})
+    metrics = aggregate([{k: v for k, v in row.items() if k != "name"} for row in per_image])
+    result = {
+        "model": str(model_path), "stacks": str(stacks_path), "dataset": stacks.dataset, "source": stacks.source,
+        "unit": stacks.unit, "mask": dataset, "model_config": config.to_dict(),
+        "metrics": metrics,
+        "aif": ({"psnr": float(np.mean([s["psnr"] for s in aif_scores])),
+                 "ssim": float(np.mean([s["ssim"] for s in aif_scores]))} if aif_scores else None),
+        "runtime": {"seconds_per_stack": float(np.mean(seconds)), "device": _device_name(device),
+                    "batch": 1, "resolution": list(stacks.stack.shape[2:4]), "slices": int(stacks.stack.shape[1]),
+                    "warm_up_excluded": True, "synchronised": device.startswith("cuda")},
+        "paper_compatible": {"abs_rel_sum": metrics.get("abs_rel_paper_sum"),
+                             "sqr_rel_sum": metrics.get("sqr_rel_paper_sum"),
+                             "seconds_unsynchronised": float(np.mean(unsynchronised))},
+        "per_image": per_image,
+        "trained_on": info.get("train_stacks"),
+    }
+    out_json = Path(out_json)
+    with atomic_path(out_json) as tmp:
+        tmp.write_text(json.dumps(result, indent=1, default=_json_default))
+    if predictions_path is not None:
+        with atomic_path(predictions_path) as tmp, h5py.File(tmp, "w") as f:
+            f.create_dataset("depth", data=np.stack(depths).astype(np.float32), compression="gzip")
+            if aifs:
+                f.create_dataset("aif", data=np.stack(aifs), compression="gzip")
+            f.create_dataset("name", data=np.array(stacks.names, dtype=object), dtype=h5py.string_dtype())
+    return result
+
+
+def _device_name(device: str) -> str:
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device))
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value)}")

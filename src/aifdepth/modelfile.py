@@ -1,0 +1,36 @@
+"""Model files: everything needed to rebuild a network (architecture, width, focus unit)
+travels with the weights, so `predict` needs no config."""
+
+from pathlib import Path
+
+import torch
+
+from .errors import InputError
+from .io.atomic import atomic_path
+from .models import ModelConfig, build_model
+
+FORMAT = "aifdepth-model/1"
+
+
+def save_model(path, model: torch.nn.Module, config: ModelConfig, info: dict) -> None:
+    """`info` holds the focus unit, dataset, training settings: plain JSON-like values."""
+    payload = {"format": FORMAT, "config": config.to_dict(), "state_dict": model.state_dict(), "info": info}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_model(path, device: str = "cpu") -> tuple[torch.nn.Module, ModelConfig, dict]:
+    """Rebuild the network in eval mode from a model file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: model file not found; train it with `snakemake {path}`")
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # torch raises several types for corrupt or foreign files
+        raise InputError(f"{path}: not a readable aifdepth model file ({err})") from err
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise InputError(f"{path}: not an aifdepth model file (expected format {FORMAT})")
+    config = ModelConfig.from_dict(payload["config"])
+    model = build_model(config)
+    model.load_state_dict(payload["state_dict"])
+    return model.to(device).eval(), config, payload["info"]

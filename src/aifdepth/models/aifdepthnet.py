@@ -1,0 +1,150 @@
+"""AiFDepthNet (Wang et al., ICCV 2021): an I3D-style Inception encoder and a transposed-conv
+decoder with skip connections that score every slice of the focal stack at full resolution.
+
+The scores become attention over the stack; depth is the attention-weighted focus position and
+the all-in-focus image the attention-weighted stack, so one network trains on either supervision
+and works for any number of slices and any focus unit. Nothing ever downsamples along S.
+"""
+
+import torch
+from torch import nn
+
+from .blocks import (Layers, expected_focus, focus_from_fraction, fuse_slices, normalise_attention, pad_to_multiple,
+                     relative_focus)
+
+# I3D Inception channels (Carreira & Zisserman 2017): 1x1 | 1x1 -> 3x3 | 1x1 -> 3x3 | pool -> 1x1
+INCEPTION_3 = [(64, 96, 128, 16, 32, 32), (128, 128, 192, 32, 96, 64)]
+INCEPTION_4 = [(192, 96, 208, 16, 48, 64), (160, 112, 224, 24, 64, 64), (128, 128, 256, 24, 64, 64),
+               (112, 144, 288, 32, 64, 64), (256, 160, 320, 32, 128, 128)]
+INCEPTION_5 = [(256, 160, 320, 32, 128, 128), (384, 192, 384, 48, 128, 128)]
+STEM_CHANNELS = (64, 64, 192)  # 7x7x7 stride 2, 1x1x1, 3x3x3
+# Decoder, deepest first: (upsampled channels, refined channels, channels taken from the encoder skip)
+DECODER = [(64, 64, 64), (64, 64, 64), (32, 32, 32), (32, 16, 16)]
+FINAL_CHANNELS = 32
+
+WIDTH_DIVISORS = {"paper": 1, "compact": 4}
+
+
+def inception_out_channels(branches: tuple[int, ...]) -> int:
+    return branches[0] + branches[2] + branches[4] + branches[5]
+
+
+class Inception(nn.Module):
+    """Four parallel branches concatenated along channels, as in I3D."""
+
+    def __init__(self, layers: Layers, in_channels: int, branches: tuple[int, ...]):
+        super().__init__()
+        pointwise, wide_reduce, wide, narrow_reduce, narrow, pool_projection = branches
+        self.pointwise = layers.conv(in_channels, pointwise)
+        self.wide = nn.Sequential(layers.conv(in_channels, wide_reduce), layers.conv(wide_reduce, wide, kernel=3))
+        self.narrow = nn.Sequential(layers.conv(in_channels, narrow_reduce),
+                                    layers.conv(narrow_reduce, narrow, kernel=3))
+        self.pool = nn.Sequential(layers.max_pool(3, 3, spatial_stride=1, spatial_padding=1),
+                                  layers.conv(in_channels, pool_projection))
+
+    def forward(self, x):
+        return torch.cat([self.pointwise(x), self.wide(x), self.narrow(x), self.pool(x)], dim=1)
+
+
+def inception_stage(layers: Layers, in_channels: int, table: list[tuple[int, ...]]) -> tuple[nn.Sequential, int]:
+    blocks = []
+    for branches in table:
+        blocks.append(Inception(layers, in_channels, branches))
+        in_channels = inception_out_channels(branches)
+    return nn.Sequential(*blocks), in_channels
+
+
+class I3DEncoder(nn.Module):
+    """Five stages, each halving H and W (1/2 .. 1/32); returns the output of every stage."""
+
+    def __init__(self, layers: Layers, divisor: int):
+        super().__init__()
+
+        def scaled(channels):
+            return tuple(max(1, c // divisor) for c in channels)
+
+        stem_1, stem_2, stem_3 = scaled(STEM_CHANNELS)
+        self.stage1 = layers.conv(3, stem_1, kernel=7, spatial_stride=2)
+        self.stage2 = nn.Sequential(layers.max_pool(1, 3, spatial_stride=2, spatial_padding=1),
+                                    layers.conv(stem_1, stem_2), layers.conv(stem_2, stem_3, kernel=3))
+        mixed_3, channels_3 = inception_stage(layers, stem_3, [scaled(b) for b in INCEPTION_3])
+        self.stage3 = nn.Sequential(layers.max_pool(1, 3, spatial_stride=2, spatial_padding=1), mixed_3)
+        mixed_4, channels_4 = inception_stage(layers, channels_3, [scaled(b) for b in INCEPTION_4])
+        self.stage4 = nn.Sequential(layers.max_pool(1, 3, spatial_stride=2, spatial_padding=1), mixed_4)
+        mixed_5, channels_5 = inception_stage(layers, channels_4, [scaled(b) for b in INCEPTION_5])
+        self.stage5 = nn.Sequential(layers.max_pool(1, 2, spatial_stride=2, spatial_padding=0), mixed_5)
+        self.out_channels = [stem_1, stem_3, channels_3, channels_4, channels_5]
+
+    def forward(self, x):
+        features = []
+        for stage in (self.stage1, self.stage2, self.stage3, self.stage4, self.stage5):
+            x = stage(x)
+            features.append(x)
+        return features
+
+
+class Decoder(nn.Module):
+    """Upsample, refine, concatenate a 1x1 projection of the encoder skip; then a last upsampling
+    to full resolution and a conv giving `heads` score channels per slice."""
+
+    def __init__(self, layers: Layers, encoder_channels: list[int], divisor: int, heads: int):
+        super().__init__()
+        self.ups = nn.ModuleList()
+        self.skips = nn.ModuleList()
+        in_channels = encoder_channels[-1]
+        for (up, refined, skip), skip_source in zip(DECODER, reversed(encoder_channels[:-1])):
+            up, refined, skip = (max(1, c // divisor) for c in (up, refined, skip))
+            self.ups.append(nn.Sequential(layers.upsample(in_channels, up), layers.conv(up, refined, kernel=3)))
+            self.skips.append(layers.conv(skip_source, skip))
+            in_channels = refined + skip
+        final = max(1, FINAL_CHANNELS // divisor)
+        self.final_up = layers.upsample(in_channels, final)
+        self.scores = layers.score_conv(final, heads)
+
+    def forward(self, features):
+        x = features[-1]
+        for up, skip, skip_features in zip(self.ups, self.skips, reversed(features[:-1])):
+            x = torch.cat([up(x), skip(skip_features)], dim=1)
+        return self.scores(self.final_up(x))
+
+
+class AiFDepthNet(nn.Module):
+    """forward(stack (B,S,3,H,W) in [0,1], focus (B,S)) -> {"depth", "aif", "attention"}."""
+
+    def __init__(self, conv: str = "3d", width: str = "compact", attention: bool = True,
+                 attention_mode: str = "shared", depth_normalisation: str = "softmax"):
+        super().__init__()
+        self.layers = Layers(3 if conv == "3d" else 2)
+        self.attention = attention
+        self.depth_normalisation = depth_normalisation
+        divisor = WIDTH_DIVISORS[width]
+        heads = 2 if attention and attention_mode == "separate" else 1
+        self.encoder = I3DEncoder(self.layers, divisor)
+        self.decoder = Decoder(self.layers, self.encoder.out_channels, divisor, heads)
+        if not attention:
+            # Reads the scores out with each slice's relative focus, so the regression knows which
+            # slice is which for any S (the paper's direct head is a conv over a fixed S).
+            self.regression = nn.Conv2d(2, 1, kernel_size=1)
+
+    def slice_scores(self, stack: torch.Tensor) -> torch.Tensor:
+        """(B, S, 3, H, W) with H, W multiples of 32 -> (B, S, heads, H, W)."""
+        b, s = stack.shape[:2]
+        if self.layers.dims == 3:
+            scores = self.decoder(self.encoder(stack.transpose(1, 2)))
+            return scores.transpose(1, 2)
+        scores = self.decoder(self.encoder(stack.flatten(0, 1)))
+        return scores.unflatten(0, (b, s))
+
+    def forward(self, stack: torch.Tensor, focus: torch.Tensor) -> dict:
+        h, w = stack.shape[-2:]
+        scores = self.slice_scores(pad_to_multiple(stack))[..., :h, :w]
+        if not self.attention:
+            single = scores[:, :, 0]
+            focus_weighted = single * relative_focus(focus)[..., None, None]
+            pooled = torch.stack([single.mean(dim=1), focus_weighted.mean(dim=1)], dim=1)
+            fraction = torch.sigmoid(self.regression(pooled))[:, 0]
+            return {"depth": focus_from_fraction(fraction, focus), "aif": None, "attention": None}
+        depth_attention = normalise_attention(scores[:, :, 0], self.depth_normalisation)
+        aif_attention = torch.softmax(scores[:, :, -1], dim=1)  # the second head if separate, else the shared one
+        return {"depth": expected_focus(depth_attention, focus), "aif": fuse_slices(aif_attention, stack),
+                "attention": depth_attention}

@@ -1,0 +1,106 @@
+"""Building blocks shared by the models: layers for 3D or per-slice 2D convolution, padding,
+and the read-outs that turn per-slice scores into depth and all-in-focus images."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+PAD_MULTIPLE = 32  # every encoder halves H and W at most five times
+
+
+class Layers:
+    """Builds the same layer in 3D (mixing along the stack) or 2D (each slice on its own).
+
+    Kernels are given as (along the stack, spatial); the 2D variant drops the stack part,
+    so one network description serves both variants and stays stride-1 along S.
+    """
+
+    def __init__(self, dims: int):
+        if dims not in (2, 3):
+            raise ValueError(f"dims must be 2 or 3, got {dims}")
+        self.dims = dims
+
+    def shape(self, along_stack: int, spatial: int) -> tuple[int, ...]:
+        return (along_stack, spatial, spatial) if self.dims == 3 else (spatial, spatial)
+
+    def _same_padding(self, along_stack: int, spatial: int) -> tuple[int, ...]:
+        return self.shape(along_stack // 2, spatial // 2)
+
+    def conv(self, in_channels: int, out_channels: int, kernel: int = 1, spatial_stride: int = 1) -> nn.Sequential:
+        """Conv-BatchNorm-ReLU with a cubic kernel."""
+        conv_type = nn.Conv3d if self.dims == 3 else nn.Conv2d
+        norm_type = nn.BatchNorm3d if self.dims == 3 else nn.BatchNorm2d
+        return nn.Sequential(
+            conv_type(in_channels, out_channels, self.shape(kernel, kernel), stride=self.shape(1, spatial_stride),
+                      padding=self._same_padding(kernel, kernel), bias=False),
+            norm_type(out_channels),
+            nn.ReLU(inplace=True),
+        )
+
+    def upsample(self, in_channels: int, out_channels: int) -> nn.Sequential:
+        """Transposed conv doubling H and W, keeping S: kernel 3 along the stack, 4 spatially."""
+        conv_type = nn.ConvTranspose3d if self.dims == 3 else nn.ConvTranspose2d
+        norm_type = nn.BatchNorm3d if self.dims == 3 else nn.BatchNorm2d
+        return nn.Sequential(
+            conv_type(in_channels, out_channels, self.shape(3, 4), stride=self.shape(1, 2), padding=self.shape(1, 1),
+                      bias=False),
+            norm_type(out_channels),
+            nn.ReLU(inplace=True),
+        )
+
+    def max_pool(self, along_stack: int, spatial: int, spatial_stride: int, spatial_padding: int) -> nn.Module:
+        pool_type = nn.MaxPool3d if self.dims == 3 else nn.MaxPool2d
+        return pool_type(self.shape(along_stack, spatial), stride=self.shape(1, spatial_stride),
+                         padding=self.shape(along_stack // 2, spatial_padding))
+
+    def score_conv(self, in_channels: int, out_channels: int) -> nn.Module:
+        """Plain 3x3(x3) conv: scores are logits, so no normalisation or activation, and no bias,
+        which a softmax over S would cancel."""
+        conv_type = nn.Conv3d if self.dims == 3 else nn.Conv2d
+        return conv_type(in_channels, out_channels, self.shape(3, 3), padding=self.shape(1, 1), bias=False)
+
+
+def pad_to_multiple(stack: torch.Tensor, multiple: int = PAD_MULTIPLE) -> torch.Tensor:
+    """Replicate-pad the bottom and right of (B, S, C, H, W); replicate works for any size,
+    reflect would fail on images smaller than the padding."""
+    b, s, c, h, w = stack.shape
+    pad_h, pad_w = -h % multiple, -w % multiple
+    if pad_h == 0 and pad_w == 0:
+        return stack
+    padded = F.pad(stack.reshape(b, s * c, h, w), (0, pad_w, 0, pad_h), mode="replicate")
+    return padded.reshape(b, s, c, h + pad_h, w + pad_w)
+
+
+def normalise_attention(scores: torch.Tensor, mode: str = "softmax") -> torch.Tensor:
+    """Per-slice scores (B, S, H, W) to weights that are >= 0 and sum to 1 over S."""
+    if mode == "softmax":
+        return torch.softmax(scores, dim=1)
+    if mode == "softplus":
+        positive = F.softplus(scores)
+        return positive / positive.sum(dim=1, keepdim=True).clamp_min(torch.finfo(positive.dtype).tiny)
+    raise ValueError(f"unknown attention normalisation {mode!r}")
+
+
+def expected_focus(attention: torch.Tensor, focus: torch.Tensor) -> torch.Tensor:
+    """Depth (B, H, W) as the attention-weighted focus: a convex combination, so it stays
+    within the focus range whatever the unit."""
+    return torch.einsum("bshw,bs->bhw", attention, focus.to(attention.dtype))
+
+
+def fuse_slices(attention: torch.Tensor, stack: torch.Tensor) -> torch.Tensor:
+    """All-in-focus image (B, 3, H, W) from the stack (B, S, 3, H, W)."""
+    return torch.einsum("bshw,bschw->bchw", attention, stack)
+
+
+def relative_focus(focus: torch.Tensor) -> torch.Tensor:
+    """Each slice's focus mapped to [0, 1] within its own sample (0 = min focus), whatever the unit."""
+    low = focus.amin(dim=1, keepdim=True)
+    span = (focus.amax(dim=1, keepdim=True) - low).clamp_min(torch.finfo(focus.dtype).eps)
+    return (focus - low) / span
+
+
+def focus_from_fraction(fraction: torch.Tensor, focus: torch.Tensor) -> torch.Tensor:
+    """Map a per-pixel fraction (B, H, W) in [0, 1] onto each sample's [min focus, max focus]."""
+    low = focus.amin(dim=1).view(-1, 1, 1)
+    high = focus.amax(dim=1).view(-1, 1, 1)
+    return low + fraction * (high - low)

@@ -1,0 +1,61 @@
+"""Depth (and AiF) of a user's own focal stack with a trained model file."""
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from matplotlib import colormaps
+
+from .errors import InputError
+from .evaluate import pick_device, predict_sample
+from .io.images import read_rgb, to_uint8, write_rgb
+from .io.pfm import write_pfm
+from .layouts import focus_positions
+from .modelfile import load_model
+from .stackfile import read_stacks
+
+log = logging.getLogger(__name__)
+
+
+def colour_mapped(depth: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Depth as a viridis RGB image over [low, high] (the range goes into the log)."""
+    scaled = np.clip((depth - low) / (high - low), 0, 1) if high > low else np.zeros_like(depth)
+    return to_uint8(colormaps["viridis"](scaled)[..., :3])
+
+
+def write_prediction(out_dir: Path, outputs: dict, unit: str, focus_range) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_pfm(out_dir / "depth.pfm", outputs["depth"])
+    low, high = float(min(focus_range)), float(max(focus_range))
+    write_rgb(out_dir / "depth.png", colour_mapped(outputs["depth"], low, high))
+    log.info("%s: depth.png colour bar (viridis) from %.4g (dark) to %.4g (bright) %s", out_dir, low, high, unit)
+    if "aif" in outputs:
+        write_rgb(out_dir / "aif.png", to_uint8(outputs["aif"]))
+
+
+def predict_images(model_path, images, focus, out_dir, device=None) -> None:
+    """Images in stack order with one focus position each, in the model's focus unit."""
+    focus = focus_positions(focus, "--focus")
+    if len(images) != len(focus):
+        raise InputError(f"{len(images)} images but {len(focus)} focus positions; give one --focus value per image")
+    if len(images) < 2:
+        raise InputError("a focal stack needs at least 2 images")
+    first = read_rgb(images[0])
+    stack = np.stack([first] + [read_rgb(p, expected_shape=first.shape[:2]) for p in images[1:]])
+    device = pick_device(device)
+    model, _, info = load_model(model_path, device)
+    outputs, _, _ = predict_sample(model, stack, focus.astype(np.float32), device)
+    write_prediction(Path(out_dir), outputs, info.get("unit", "focus units"), focus)
+
+
+def predict_stack_file(model_path, stacks_path, out_dir, device=None) -> None:
+    """Every sample of a unified stack file; one sub-folder per sample when there are several."""
+    stacks = read_stacks(stacks_path)
+    device = pick_device(device)
+    model, _, info = load_model(model_path, device)
+    if info.get("unit") not in (None, stacks.unit):
+        log.warning("model trained on %s focus positions, stack file is in %s", info["unit"], stacks.unit)
+    for i, name in enumerate(stacks.names):
+        outputs, _, _ = predict_sample(model, stacks.stack[i], stacks.focus[i], device)
+        target = Path(out_dir) / name if len(stacks) > 1 else Path(out_dir)
+        write_prediction(target, outputs, stacks.unit, stacks.focus[i])

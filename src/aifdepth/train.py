@@ -1,0 +1,127 @@
+"""Training one variant: Adam on random crops, a CSV log, checkpoints to resume from,
+repeatable for a seed on the CPU."""
+
+import csv
+import logging
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .batches import BatchSampler, StackRegime
+from .errors import InputError, TrainingError
+from .io.atomic import atomic_path
+from .losses import total_loss
+from .modelfile import save_model
+from .models import ModelConfig, build_model, count_parameters
+from .stackfile import read_stacks
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainSettings:
+    steps: int = 300
+    batch_size: int = 4
+    crop: int = 64
+    learning_rate: float = 1e-3
+    seed: int = 0
+    checkpoint_every: int = 50
+    regime: StackRegime = field(default_factory=StackRegime)
+    loss_weights: dict = field(default_factory=lambda: {"supervised": 1.0, "unsupervised": 0.0, "smoothness": 0.0})
+
+
+LOG_FIELDS = ("step", "loss", "supervised", "unsupervised", "smoothness", "slices")
+
+
+def _checkpoint_path(model_path: Path) -> Path:
+    return model_path.with_name(model_path.stem + ".checkpoint.pt")
+
+
+def _load_checkpoint(path: Path, model, optimiser) -> int:
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(state["model"])
+    optimiser.load_state_dict(state["optimiser"])
+    return int(state["step"])
+
+
+def _save_checkpoint(path: Path, model, optimiser, step: int) -> None:
+    with atomic_path(path) as tmp:
+        torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(), "step": step}, tmp)
+
+
+def _trim_log(log_path: Path, step: int) -> None:
+    """Keep only the log rows up to the step a run (re)starts from, so rows are never repeated."""
+    rows = []
+    if log_path.is_file():
+        with open(log_path, newline="") as f:
+            rows = [row for row in csv.DictReader(f) if int(row["step"]) <= step]
+    with atomic_path(log_path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, LOG_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def train(config: ModelConfig, stacks_path, model_path, log_path, settings: TrainSettings, info: dict | None = None):
+    """Train and write the model file; resumes from `<model>.checkpoint.pt` if one exists."""
+    model_path, log_path = Path(model_path), Path(log_path)
+    stacks = read_stacks(stacks_path)
+    if settings.loss_weights.get("unsupervised", 0) > 0 and stacks.aif is None:
+        raise InputError(f"{stacks_path}: the unsupervised (AiF) loss needs GT all-in-focus images, "
+                         f"which this dataset ({stacks.dataset}) does not have")
+    torch.manual_seed(settings.seed)
+    model = build_model(config)
+    info = {**(info or {}), "dataset": stacks.dataset, "unit": stacks.unit, "source": stacks.source,
+            "train_stacks": str(stacks_path), "settings": _plain(asdict(settings)),
+            "focus_range": [float(stacks.focus.min()), float(stacks.focus.max())]}
+    if count_parameters(model) == 0:  # nothing to learn (the classical baseline)
+        _trim_log(log_path, 0)
+        save_model(model_path, model, config, {**info, "steps": 0})
+        return model
+    sampler = BatchSampler(stacks, settings.batch_size, settings.crop, settings.regime, settings.seed)
+    optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
+    checkpoint = _checkpoint_path(model_path)
+    start = 0
+    if checkpoint.is_file():
+        start = _load_checkpoint(checkpoint, model, optimiser)
+        log.info("resuming %s from step %d", model_path, start)
+    _trim_log(log_path, start)
+    model.train()
+    with open(log_path, "a", newline="") as f:
+        writer = csv.DictWriter(f, LOG_FIELDS)
+        for step in tqdm(range(start + 1, settings.steps + 1), initial=start, total=settings.steps,
+                         desc=model_path.parent.name, unit="step", mininterval=2):
+            batch = sampler.batch(step)
+            outputs = model(batch["stack"], batch["focus"])
+            loss, parts = total_loss(outputs, batch, settings.loss_weights)
+            if not math.isfinite(loss.item()):
+                raise TrainingError(
+                    f"{model_path}: the loss became {loss.item()} at step {step}; the last good checkpoint "
+                    f"({checkpoint if checkpoint.is_file() else 'none yet'}) is kept. Lower the learning rate "
+                    f"(now {settings.learning_rate}) or check the training stacks {stacks_path}.")
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            writer.writerow({"step": step, "loss": f"{loss.item():.6g}", "slices": batch["stack"].shape[1],
+                             **{k: f"{v:.6g}" for k, v in parts.items()}})
+            if step % settings.checkpoint_every == 0 or step == settings.steps:
+                f.flush()
+                _save_checkpoint(checkpoint, model, optimiser, step)
+    model.eval()
+    save_model(model_path, model, config, {**info, "steps": settings.steps})
+    checkpoint.unlink(missing_ok=True)
+    return model
+
+
+def _plain(value):
+    """Dataclass dicts to JSON-like values (tuples to lists) for the model file."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

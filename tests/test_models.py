@@ -1,0 +1,152 @@
+"""The models' common contract (shapes, attention, depth range, any S and focus unit), their
+sizes, the classical baseline on a synthetic stack, order invariance, trainability and config."""
+
+import numpy as np
+import pytest
+import torch
+from scipy import ndimage
+
+from aifdepth.models import ModelConfig, build_model, count_parameters
+
+ATTENTION_VARIANTS = [
+    ModelConfig(conv=conv, attention_mode=mode, depth_normalisation=normalisation)
+    for conv in ("3d", "2d") for mode in ("shared", "separate") for normalisation in ("softmax", "softplus")
+]
+DIRECT_VARIANTS = [ModelConfig(conv=conv, attention=False) for conv in ("3d", "2d")]
+BASELINES = [ModelConfig(architecture="defocusnet"), ModelConfig(architecture="classical")]
+ALL_VARIANTS = ATTENTION_VARIANTS + DIRECT_VARIANTS + BASELINES
+
+# (slices, height, width, first focus, last focus): odd sizes, both orders, negative focus, S = 2..37
+CASES = [
+    (5, 45, 61, 0.1, 1.5),
+    (5, 45, 61, 60.0, 10.0),
+    (10, 45, 61, -2.5, 2.5),
+    (2, 33, 17, 3.0, -1.0),
+    (37, 9, 7, -2.5, 2.5),
+]
+
+
+def variant_id(config: ModelConfig) -> str:
+    if config.architecture != "aifdepthnet":
+        return config.architecture
+    if not config.attention:
+        return f"{config.conv}-direct"
+    return f"{config.conv}-{config.attention_mode}-{config.depth_normalisation}"
+
+
+def has_attention(config: ModelConfig) -> bool:
+    return config.architecture == "classical" or (config.architecture == "aifdepthnet" and config.attention)
+
+
+@pytest.fixture(scope="module")
+def models():
+    torch.manual_seed(0)
+    return {variant_id(c): build_model(c).eval() for c in ALL_VARIANTS}
+
+
+@pytest.mark.parametrize("config", ALL_VARIANTS, ids=variant_id)
+def test_outputs_follow_the_contract(models, config):
+    model = models[variant_id(config)]
+    generator = torch.Generator().manual_seed(1)
+    for slices, height, width, first, last in CASES:
+        batch = 2
+        stack = torch.rand(batch, slices, 3, height, width, generator=generator)
+        focus = torch.linspace(first, last, slices).repeat(batch, 1)
+        focus[1] *= 0.5  # a second sample with its own range
+        with torch.no_grad():
+            out = model(stack, focus)
+        case = f"S={slices} {height}x{width} focus {first}..{last}"
+        depth = out["depth"]
+        assert depth.shape == (batch, height, width), case
+        assert torch.isfinite(depth).all(), case
+        low, high = focus.amin(dim=1).view(-1, 1, 1), focus.amax(dim=1).view(-1, 1, 1)
+        tolerance = 1e-5 * (high - low)
+        assert (depth >= low - tolerance).all() and (depth <= high + tolerance).all(), case
+        if has_attention(config):
+            attention, aif = out["attention"], out["aif"]
+            assert attention.shape == (batch, slices, height, width), case
+            assert aif.shape == (batch, 3, height, width), case
+            assert torch.isfinite(attention).all() and torch.isfinite(aif).all(), case
+            assert (attention >= 0).all(), case
+            torch.testing.assert_close(attention.sum(dim=1), torch.ones(batch, height, width), atol=1e-5, rtol=0)
+            assert (aif >= -1e-5).all() and (aif <= 1 + 1e-5).all(), case
+        else:
+            assert out["attention"] is None and out["aif"] is None, case
+
+
+def test_parameter_counts():
+    paper_3d = count_parameters(build_model(ModelConfig(conv="3d", width="paper")))
+    assert 15e6 < paper_3d < 18e6
+    for conv in ("3d", "2d"):
+        assert count_parameters(build_model(ModelConfig(conv=conv, width="compact"))) < 1.5e6
+    assert count_parameters(build_model(ModelConfig(architecture="defocusnet", width="compact"))) < 1.5e6
+    assert count_parameters(build_model(ModelConfig(architecture="classical"))) == 0
+
+
+def two_plane_stack(focus: np.ndarray, sharp_left: int, sharp_right: int, size: int = 64):
+    """A texture whose left half is in focus in slice `sharp_left` and right half in `sharp_right`;
+    blur grows by one pixel of Gaussian sigma per slice away from focus."""
+    rng = np.random.default_rng(3)
+    texture = ndimage.gaussian_filter(rng.random((size, size, 3)), (0.7, 0.7, 0))
+    texture = (texture - texture.min()) / (texture.max() - texture.min())
+    slices = []
+    for index in range(len(focus)):
+        left = ndimage.gaussian_filter(texture, (abs(index - sharp_left),) * 2 + (0,))
+        right = ndimage.gaussian_filter(texture, (abs(index - sharp_right),) * 2 + (0,))
+        slices.append(np.concatenate([left[:, : size // 2], right[:, size // 2:]], axis=1))
+    stack = torch.from_numpy(np.stack(slices)).permute(0, 3, 1, 2)[None].float()
+    return stack, torch.from_numpy(focus)[None].float(), torch.from_numpy(texture).permute(2, 0, 1).float()
+
+
+def test_classical_recovers_two_planes():
+    focus = np.linspace(-2.5, 2.5, 6)
+    stack, focus_tensor, texture = two_plane_stack(focus, sharp_left=1, sharp_right=4)
+    out = build_model(ModelConfig(architecture="classical"))(stack, focus_tensor)
+    step = focus[1] - focus[0]
+    depth = out["depth"][0]
+    left, right = depth[8:-8, 8:24], depth[8:-8, 40:-8]  # away from the borders and the seam
+    assert (left - focus[1]).abs().max() < 0.25 * step
+    assert (right - focus[4]).abs().max() < 0.25 * step
+    # its all-in-focus image is closer to the sharp texture than any slice
+    aif_error = (out["aif"][0] - texture)[:, 8:-8, 8:-8].abs().mean()
+    slice_errors = (stack[0] - texture)[:, :, 8:-8, 8:-8].abs().mean(dim=(1, 2, 3))
+    assert aif_error < slice_errors.min()
+
+
+@pytest.mark.parametrize("architecture", ["classical", "defocusnet"])
+def test_order_invariant_baselines(models, architecture):
+    """Permuting the slices together with their focus values leaves the depth unchanged."""
+    model = models[variant_id(ModelConfig(architecture=architecture))]
+    generator = torch.Generator().manual_seed(2)
+    stack = torch.rand(2, 6, 3, 40, 40, generator=generator)
+    focus = torch.linspace(0.5, 3.0, 6).repeat(2, 1)
+    order = torch.randperm(6, generator=generator)
+    with torch.no_grad():
+        depth = model(stack, focus)["depth"]
+        shuffled = model(stack[:, order], focus[:, order])["depth"]
+    torch.testing.assert_close(shuffled, depth, atol=1e-5, rtol=1e-5)
+
+
+def test_gradient_reaches_every_parameter_of_compact_3d():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(conv="3d", attention_mode="separate")).train()
+    stack = torch.rand(2, 4, 3, 32, 32)
+    focus = torch.linspace(0.0, 1.0, 4).repeat(2, 1)
+    out = model(stack, focus)
+    loss = (out["depth"] - 0.3).abs().mean() + (out["aif"] - stack[:, 0]).abs().mean()
+    loss.backward()
+    silent = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert not silent
+
+
+def test_config_round_trips_and_rejects_bad_values():
+    config = ModelConfig(conv="2d", width="paper", attention=False, attention_mode="separate",
+                         depth_normalisation="softplus")
+    assert ModelConfig.from_dict(config.to_dict()) == config
+    assert ModelConfig.from_dict({}) == ModelConfig()
+    for key, value in [("conv", "4d"), ("architecture", "unet"), ("width", "huge"), ("attention", "yes"),
+                       ("attention_mode", "both"), ("depth_normalisation", "relu")]:
+        with pytest.raises(ValueError, match=key):
+            ModelConfig.from_dict({key: value})
+    with pytest.raises(ValueError, match="colour"):
+        ModelConfig.from_dict({"colour": "rgb"})

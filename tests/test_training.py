@@ -1,0 +1,195 @@
+"""Training, model files, evaluation and predict, on tiny synthetic stacks."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import aifdepth.train as training
+from aifdepth.batches import StackRegime
+from aifdepth.cli import main
+from aifdepth.datasets import open_dataset
+from aifdepth.errors import InputError, TrainingError
+from aifdepth.evaluate import evaluate
+from aifdepth.modelfile import load_model
+from aifdepth.models import ModelConfig
+from aifdepth.stackfile import read_stacks, write_stacks
+from aifdepth.stacks import build_stacks
+from aifdepth.synthesize import synthesize
+from aifdepth.train import TrainSettings, train
+
+COMPACT_3D = ModelConfig(architecture="aifdepthnet", conv="3d", width="compact", attention=True)
+
+
+@pytest.fixture(scope="module")
+def hci_stacks(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hci")
+    synthesize("hci", root / "hci", scenes=6, size=(32, 32), seed=7)
+    dataset = open_dataset("hci", root / "hci")
+    for split in ("train", "val"):
+        write_stacks(root / f"{split}.h5", build_stacks(dataset, split, source="synthetic",
+                                                        focus_range=(-2.5, 2.5), slices=10))
+    return root
+
+
+def settings(**overrides):
+    base = dict(steps=30, batch_size=2, crop=32, learning_rate=2e-3, seed=3, checkpoint_every=10)
+    return TrainSettings(**{**base, **overrides})
+
+
+def mae_on(model, stacks):
+    with torch.inference_mode():
+        stack = torch.from_numpy(stacks.stack).permute(0, 1, 4, 2, 3).float() / 255
+        depth = model.eval()(stack, torch.from_numpy(stacks.focus))["depth"].numpy()
+    valid = np.isfinite(stacks.depth)
+    return float(np.abs(depth - stacks.depth)[valid].mean())
+
+
+def test_short_training_reduces_loss_and_beats_untrained(hci_stacks, tmp_path):
+    model = train(COMPACT_3D, hci_stacks / "train.h5", tmp_path / "m" / "model.pt", tmp_path / "m" / "train.csv",
+                  settings(steps=60))
+    with open(tmp_path / "m" / "train.csv") as f:
+        losses = [float(row["loss"]) for row in csv.DictReader(f)]
+    assert len(losses) == 60
+    assert np.mean(losses[-10:]) < 0.8 * np.mean(losses[:10])
+    torch.manual_seed(3)
+    from aifdepth.models import build_model
+
+    untrained = build_model(COMPACT_3D)
+    stacks = read_stacks(hci_stacks / "train.h5")
+    assert mae_on(model, stacks) < 0.9 * mae_on(untrained, stacks)
+
+
+def test_training_is_repeatable_for_a_seed(hci_stacks, tmp_path):
+    a = train(COMPACT_3D, hci_stacks / "train.h5", tmp_path / "a" / "model.pt", tmp_path / "a" / "log.csv",
+              settings(steps=5))
+    b = train(COMPACT_3D, hci_stacks / "train.h5", tmp_path / "b" / "model.pt", tmp_path / "b" / "log.csv",
+              settings(steps=5))
+    for key, value in a.state_dict().items():
+        assert torch.equal(value, b.state_dict()[key]), key
+
+
+def train_command(stacks, out, steps):
+    return [sys.executable, "-m", "aifdepth.cli", "--threads", "1", "train", str(stacks), "--out", str(out),
+            "--log", str(out.with_name("train.csv")), "--steps", str(steps), "--batch-size", "2", "--crop", "32",
+            "--checkpoint-every", "2", "--seed", "5", "--regime", "arbitrary"]
+
+
+def test_interrupted_training_resumes_to_the_same_weights(hci_stacks, tmp_path):
+    steps = 40
+    straight = tmp_path / "straight" / "model.pt"
+    subprocess.run(train_command(hci_stacks / "train.h5", straight, steps), check=True, capture_output=True)
+
+    resumed = tmp_path / "resumed" / "model.pt"
+    process = subprocess.Popen(train_command(hci_stacks / "train.h5", resumed, steps),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = resumed.with_name("model.checkpoint.pt")
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert checkpoint.exists() and not resumed.exists(), "the run was not interrupted mid-way"
+    interrupted_at = torch.load(checkpoint, weights_only=True)["step"]
+    assert 0 < interrupted_at < steps
+
+    subprocess.run(train_command(hci_stacks / "train.h5", resumed, steps), check=True, capture_output=True)
+    a, _, _ = load_model(straight)
+    b, _, info = load_model(resumed)
+    for key, value in a.state_dict().items():
+        assert torch.equal(value, b.state_dict()[key]), key
+    with open(resumed.with_name("train.csv")) as f:
+        assert [int(row["step"]) for row in csv.DictReader(f)] == list(range(1, steps + 1))
+    assert not checkpoint.exists() and info["steps"] == steps
+
+
+def test_nan_loss_stops_and_keeps_last_checkpoint(hci_stacks, tmp_path, monkeypatch):
+    real_loss = training.total_loss
+    calls = {"n": 0}
+
+    def diverging(outputs, batch, weights):
+        calls["n"] += 1
+        loss, parts = real_loss(outputs, batch, weights)
+        return (loss * float("nan"), parts) if calls["n"] == 14 else (loss, parts)
+
+    monkeypatch.setattr(training, "total_loss", diverging)
+    out = tmp_path / "nan" / "model.pt"
+    with pytest.raises(TrainingError, match=r"loss became nan at step 14.*model\.checkpoint\.pt.*is kept"):
+        train(COMPACT_3D, hci_stacks / "train.h5", out, out.with_name("train.csv"), settings())
+    assert torch.load(out.with_name("model.checkpoint.pt"), weights_only=True)["step"] == 10
+    assert not out.exists()
+
+
+def test_unsupervised_needs_aif(tmp_path, hci_stacks):
+    stacks = read_stacks(hci_stacks / "train.h5")
+    stacks.aif = None
+    write_stacks(tmp_path / "no_aif.h5", stacks)
+    with pytest.raises(InputError, match="needs GT all-in-focus images"):
+        train(COMPACT_3D, tmp_path / "no_aif.h5", tmp_path / "m.pt", tmp_path / "log.csv",
+              settings(loss_weights={"supervised": 0.0, "unsupervised": 1.0, "smoothness": 0.0}))
+
+
+@pytest.fixture(scope="module")
+def trained(hci_stacks, tmp_path_factory):
+    out = tmp_path_factory.mktemp("model") / "model.pt"
+    train(COMPACT_3D, hci_stacks / "train.h5", out, out.with_name("train.csv"),
+          settings(steps=10, regime=StackRegime("arbitrary")))
+    return out
+
+
+def test_model_file_loads_in_a_fresh_process(trained):
+    code = ("import sys; from aifdepth.modelfile import load_model; m, c, i = load_model(sys.argv[1]); "
+            "print(c.architecture, c.conv, i['unit'], i['dataset'])")
+    result = subprocess.run([sys.executable, "-c", code, str(trained)], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["aifdepthnet", "3d", "disparity", "hci"]
+
+
+def test_evaluate_writes_metrics_runtime_and_predictions(trained, hci_stacks, tmp_path):
+    result = evaluate(trained, hci_stacks / "val.h5", tmp_path / "val.json", tmp_path / "val_pred.h5")
+    stored = json.loads((tmp_path / "val.json").read_text())
+    assert stored["metrics"]["images"] == 4 and stored["source"] == "synthetic"
+    for key in ("mae", "mse", "rmse", "abs_rel", "sqr_rel", "badpix", "bumpiness"):
+        assert np.isfinite(stored["metrics"][key]), key
+    assert stored["runtime"]["seconds_per_stack"] > 0 and stored["runtime"]["warm_up_excluded"]
+    assert 0 < stored["aif"]["ssim"] <= 1 and stored["aif"]["psnr"] > 10
+    assert stored["paper_compatible"]["abs_rel_sum"] == pytest.approx(4 * result["metrics"]["abs_rel"], rel=1e-6)
+
+
+def test_predict_round_trips_a_stack_file(trained, hci_stacks, tmp_path):
+    from aifdepth.io.pfm import read_pfm
+
+    assert main(["predict", "--model", str(trained), "--stack", str(hci_stacks / "val.h5"), "--out",
+                 str(tmp_path / "out")]) == 0
+    stacks = read_stacks(hci_stacks / "val.h5")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(stacks.names)
+    depth = read_pfm(tmp_path / "out" / "dino" / "depth.pfm")
+    evaluated = evaluate(trained, hci_stacks / "val.h5", tmp_path / "e.json", tmp_path / "e.h5")
+    import h5py
+
+    with h5py.File(tmp_path / "e.h5") as f:
+        np.testing.assert_allclose(depth, f["depth"][stacks.names.index("dino")], atol=1e-5)
+    assert evaluated["metrics"]["images"] == 4
+    assert (tmp_path / "out" / "dino" / "depth.png").is_file() and (tmp_path / "out" / "dino" / "aif.png").is_file()
+
+
+def test_predict_images_with_negative_focus(trained, hci_stacks, tmp_path):
+    from aifdepth.io.images import write_rgb
+
+    stacks = read_stacks(hci_stacks / "val.h5")
+    images = []
+    for k, image in enumerate(stacks.stack[0]):
+        images.append(str(tmp_path / f"slice{k}.png"))
+        write_rgb(images[-1], image)
+    focus = [f"{f:.4f}" for f in stacks.focus[0]]
+    assert focus[0].startswith("-2.5")
+    assert main(["predict", *images, "--model", str(trained), "--focus", *focus, "--out", str(tmp_path / "p")]) == 0
+    assert (tmp_path / "p" / "depth.pfm").is_file()
+    assert main(["predict", *images[:3], "--model", str(trained), "--focus", *focus,
+                 "--out", str(tmp_path / "q")]) == 2

@@ -1,0 +1,28 @@
+# Stage 4, evaluate: every variant on each of its test stacks (metrics, runtime, predictions).
+
+
+rule evaluate:
+    input:
+        model="results/models/{dataset}/{variant}/model.pt",
+        stacks="results/stacks/{dataset}/{testset}.h5",
+    output:
+        metrics="results/eval/{dataset}/{variant}/{testset}.json",
+        predictions="results/eval/{dataset}/{variant}/{testset}.h5",
+    log:
+        "results/logs/evaluate/{dataset}/{variant}/{testset}.log",
+    benchmark:
+        "results/benchmarks/evaluate/{dataset}/{variant}/{testset}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../../envs/aifdepth.yaml"
+    shell:
+        "aifdepth --threads {threads} evaluate --model {input.model} --stacks {input.stacks} "
+        "--out {output.metrics} --predictions {output.predictions} > {log} 2>&1"
+
+
+rule evaluations:
+    input:
+        evaluation_files(),
