@@ -1,5 +1,6 @@
 """The DAG against its outputs: the tiny config builds every stack the config declares."""
 
+import json
 import os
 import re
 import subprocess
@@ -111,3 +112,19 @@ def test_lint_is_clean(tmp_path):
     result = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=120)
     assert "Congratulations" in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_evaluations_of_every_variant(built):
+    """Training and evaluation jobs of the tiny config, on the stacks already built."""
+    result = snakemake(built, "evaluations")
+    assert result.returncode == 0, result.stderr[-3000:]
+    config = yaml.safe_load(TINY.read_text())
+    for dataset, variants in config["variants"].items():
+        for name, entry in variants.items():
+            assert (built / "results" / "models" / dataset / name / "model.pt").is_file()
+            assert (built / "results" / "benchmarks" / "train" / dataset / f"{name}.tsv").is_file()
+            for test in entry["test"]:
+                metrics = json.loads((built / "results" / "eval" / dataset / name / f"{test}.json").read_text())
+                assert np.isfinite(metrics["metrics"]["mae"]) and metrics["runtime"]["seconds_per_stack"] > 0
+    again = snakemake(built, "evaluations", "--dry-run")
+    assert "Nothing to be done" in again.stdout + again.stderr
