@@ -36,13 +36,14 @@ class StackRegime:
         return random_subset(rng, n_slices, self.min_slices, n_slices)
 
 
-def to_tensors(stack, focus, depth, aif=None) -> dict[str, torch.Tensor]:
+def to_tensors(stack, focus, depth=None, aif=None) -> dict[str, torch.Tensor]:
     """Numpy samples (N,S,H,W,3) uint8 ... to the model's layout: stack (N,S,3,H,W) in [0,1]."""
     batch = {
         "stack": torch.from_numpy(np.ascontiguousarray(stack)).permute(0, 1, 4, 2, 3).float().div_(255.0),
         "focus": torch.from_numpy(np.asarray(focus, np.float32)),
-        "depth": torch.from_numpy(np.asarray(depth, np.float32)),
     }
+    if depth is not None:
+        batch["depth"] = torch.from_numpy(np.asarray(depth, np.float32))
     if aif is not None:
         batch["aif"] = torch.from_numpy(np.ascontiguousarray(aif)).permute(0, 3, 1, 2).float().div_(255.0)
     # Guide image for the edge-aware smoothness: the AiF when known, else the middle slice.

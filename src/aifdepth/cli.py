@@ -80,13 +80,10 @@ def cmd_stacks(args) -> None:
 
 
 def cmd_train(args) -> None:
-    import torch
-
     from .batches import StackRegime
     from .models import ModelConfig
     from .train import TrainSettings, train
 
-    torch.set_num_threads(args.threads or torch.get_num_threads())
     config = ModelConfig(architecture=args.architecture, conv=args.conv, width=args.width, attention=args.attention,
                          attention_mode=args.attention_mode, depth_normalisation=args.depth_normalisation)
     regime = StackRegime(args.regime, min_slices=args.min_slices, indices=tuple(args.indices) if args.indices else None)
@@ -100,11 +97,8 @@ def cmd_train(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    import torch
-
     from .evaluate import evaluate
 
-    torch.set_num_threads(args.threads or torch.get_num_threads())
     result = evaluate(args.model, args.stacks, args.out, args.predictions, device=args.device, metric_dataset=args.mask)
     metrics = result["metrics"]
     log.info("%s on %s: MAE %.4f MSE %.4f RMSE %.4f, %.4f s/stack", args.model, args.stacks, metrics["mae"],

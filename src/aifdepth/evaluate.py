@@ -30,7 +30,7 @@ def _synchronise(device: str) -> None:
 def predict_sample(model, stack, focus, device: str) -> tuple[dict, float, float]:
     """Run one stack (S,H,W,3) uint8; returns outputs as numpy and the synchronised and
     unsynchronised (as the official code measured) seconds."""
-    batch = to_tensors(stack[None], focus[None], np.zeros((1,) + stack.shape[1:3], np.float32))
+    batch = to_tensors(stack[None], focus[None])
     inputs, positions = batch["stack"].to(device), batch["focus"].to(device)
     _synchronise(device)
     with torch.inference_mode():

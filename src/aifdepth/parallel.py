@@ -7,10 +7,12 @@ import cv2
 
 
 def set_threads(count: int) -> None:
-    """Limit OpenCV, FFT workers and slice pools of this process to `count` threads."""
+    """Limit OpenCV, FFT workers, slice pools and torch (which reads OMP_NUM_THREADS when
+    it is imported, after this) of this process to `count` threads."""
     if count < 1:
         raise ValueError(f"--threads must be at least 1, got {count}")
     os.environ["AIFDEPTH_THREADS"] = str(count)
+    os.environ["OMP_NUM_THREADS"] = str(count)
     cv2.setNumThreads(count)
 
 

@@ -7,7 +7,7 @@ from tqdm import tqdm
 from .datasets import Dataset
 from .errors import InputError
 from .io.images import to_uint8
-from .layouts import select_indices, uniform_focus
+from .layouts import random_subset, select_indices, uniform_focus
 from .render.defocus import defocus_stack
 from .render.refocus import refocus
 from .stackfile import FocalStacks
@@ -60,7 +60,7 @@ def build_stacks(
         if indices is not None:
             chosen = select_indices(len(positions), indices)
         elif random_count is not None:
-            chosen = np.sort(rng.choice(len(positions), size=random_count, replace=False))
+            chosen = random_subset(rng, len(positions), random_count, random_count)
         else:
             chosen = np.arange(len(positions))
         stacks.append(stack[chosen])
