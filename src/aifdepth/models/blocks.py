@@ -6,6 +6,10 @@ import torch.nn.functional as F
 from torch import nn
 
 PAD_MULTIPLE = 32  # every encoder halves H and W at most five times
+# I3D pads with zeros. Along the stack, zeros let a network tell the end slices from the others
+# and learn the scenes' depth prior before it learns focus (measured: val MAE 0.67 vs 0.43 after
+# 200 steps on the default hci data); replicate padding removes that shortcut.
+STACK_PADDING = "replicate"
 
 
 class Layers:
@@ -27,26 +31,29 @@ class Layers:
         return self.shape(along_stack // 2, spatial // 2)
 
     def conv(self, in_channels: int, out_channels: int, kernel: int = 1, spatial_stride: int = 1) -> nn.Sequential:
-        """Conv-BatchNorm-ReLU with a cubic kernel."""
+        """Conv-BatchNorm-ReLU with a cubic kernel, replicate-padded (see STACK_PADDING)."""
         conv_type = nn.Conv3d if self.dims == 3 else nn.Conv2d
         norm_type = nn.BatchNorm3d if self.dims == 3 else nn.BatchNorm2d
         return nn.Sequential(
             conv_type(in_channels, out_channels, self.shape(kernel, kernel), stride=self.shape(1, spatial_stride),
-                      padding=self._same_padding(kernel, kernel), bias=False),
+                      padding=self._same_padding(kernel, kernel), padding_mode=STACK_PADDING, bias=False),
             norm_type(out_channels),
             nn.ReLU(inplace=True),
         )
 
     def upsample(self, in_channels: int, out_channels: int) -> nn.Sequential:
-        """Transposed conv doubling H and W, keeping S: kernel 3 along the stack, 4 spatially."""
-        conv_type = nn.ConvTranspose3d if self.dims == 3 else nn.ConvTranspose2d
+        """Transposed conv doubling H and W, keeping S: kernel 3 along the stack, 4 spatially.
+
+        In 3D the stack is replicate-padded by one slice at each end and the transposed conv
+        crops two, so the end slices see copies of themselves rather than zeros."""
         norm_type = nn.BatchNorm3d if self.dims == 3 else nn.BatchNorm2d
-        return nn.Sequential(
-            conv_type(in_channels, out_channels, self.shape(3, 4), stride=self.shape(1, 2), padding=self.shape(1, 1),
-                      bias=False),
-            norm_type(out_channels),
-            nn.ReLU(inplace=True),
-        )
+        if self.dims == 3:
+            layers = [ReplicateStackEnds(),
+                      nn.ConvTranspose3d(in_channels, out_channels, (3, 4, 4), stride=(1, 2, 2), padding=(2, 1, 1),
+                                         bias=False)]
+        else:
+            layers = [nn.ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1, bias=False)]
+        return nn.Sequential(*layers, norm_type(out_channels), nn.ReLU(inplace=True))
 
     def max_pool(self, along_stack: int, spatial: int, spatial_stride: int, spatial_padding: int) -> nn.Module:
         pool_type = nn.MaxPool3d if self.dims == 3 else nn.MaxPool2d
@@ -57,7 +64,15 @@ class Layers:
         """Plain 3x3(x3) conv: scores are logits, so no normalisation or activation, and no bias,
         which a softmax over S would cancel."""
         conv_type = nn.Conv3d if self.dims == 3 else nn.Conv2d
-        return conv_type(in_channels, out_channels, self.shape(3, 3), padding=self.shape(1, 1), bias=False)
+        return conv_type(in_channels, out_channels, self.shape(3, 3), padding=self.shape(1, 1),
+                         padding_mode=STACK_PADDING, bias=False)
+
+
+class ReplicateStackEnds(nn.Module):
+    """Repeat the first and the last slice of (B, C, S, H, W) once."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x[:, :, :1], x, x[:, :, -1:]], dim=2)
 
 
 def pad_to_multiple(stack: torch.Tensor, multiple: int = PAD_MULTIPLE) -> torch.Tensor:
