@@ -9,6 +9,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/render.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
@@ -16,3 +17,4 @@ rule all:
     input:
         all_stack_files(),
         evaluation_files(),
+        report_files(),

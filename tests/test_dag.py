@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -128,3 +129,78 @@ def test_evaluations_of_every_variant(built):
                 assert np.isfinite(metrics["metrics"]["mae"]) and metrics["runtime"]["seconds_per_stack"] > 0
     again = snakemake(built, "evaluations", "--dry-run")
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def paper_matrix_config(path: Path, **training) -> Path:
+    """config.yaml's full experiment matrix (every table row) on the tiny datasets, trained
+    for two steps: the report DAG end to end in about a minute."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["datasets"] = yaml.safe_load(TINY.read_text())["datasets"]
+    config["training"] = {"steps": 2, "batch_size": 2, "crop": 32, "learning_rate": 0.001, "seed": 0,
+                          "checkpoint_every": 2, **training}
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("report")
+    config = paper_matrix_config(workdir / "matrix.yaml")
+    result = snakemake(workdir, "all", configfile=config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir, config
+
+
+def test_every_table_has_the_papers_rows_and_finite_numbers(reported):
+    from aifdepth.report.layout import TABLES
+
+    workdir, _ = reported
+    for name, table in TABLES.items():
+        latex = (workdir / "results" / "tables" / f"{name}.tex").read_text()
+        assert all(rule in latex for rule in (r"\toprule", r"\midrule", r"\bottomrule", r"\caption{"))
+        frame = pd.read_csv(workdir / "results" / "tables" / f"{name}.csv", keep_default_na=False)
+        assert [tuple(row) for row in frame[list(table.label_columns)].itertuples(index=False)] == \
+            [labels for labels, _ in table.rows]
+        numbers = frame.drop(columns=[*table.label_columns, "data"]).astype(float)
+        assert numbers.shape[1] == len(table.metrics) * len(table.groups)
+        assert np.isfinite(numbers.to_numpy()).all(), name
+
+
+def test_every_figure_is_an_image_and_claims_have_verdicts(reported):
+    from aifdepth.report.layout import FIGURES
+
+    workdir, _ = reported
+    for name in FIGURES:
+        assert (workdir / "results" / "figures" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+        assert (workdir / "results" / "figures" / f"{name}.pdf").read_bytes()[:5] == b"%PDF-"
+    claims = (workdir / "results" / "claims.md").read_text()
+    for i in range(1, 12):
+        assert re.search(rf"^\| C{i} \|.*\*\*(holds|does not hold)\*\* \|$", claims, re.MULTILINE), f"C{i}"
+
+
+def test_rerun_is_a_no_op_and_a_variant_edit_reruns_only_its_jobs(reported, tmp_path):
+    workdir, config = reported
+    again = snakemake(workdir, "all", "--dry-run", configfile=config)
+    assert "Nothing to be done" in again.stdout + again.stderr
+    edited = yaml.safe_load(config.read_text())
+    edited["variants"]["hci"]["idx12569"]["train"]["learning_rate"] = 0.002
+    edited_path = tmp_path / "edited.yaml"
+    edited_path.write_text(yaml.safe_dump(edited))
+    plan = snakemake(workdir, "all", "--dry-run", configfile=edited_path)
+    jobs = job_counts(plan.stdout)
+    assert jobs == {"train": 1, "evaluate": 1, "table": 1, "claims": 1, "all": 1}, plan.stdout[-2000:]
+
+
+def test_one_table_runs_only_the_jobs_it_needs(tmp_path):
+    config = paper_matrix_config(tmp_path / "matrix.yaml")
+    plan = snakemake(tmp_path, "results/tables/table2.tex", "--dry-run", configfile=config)
+    jobs = job_counts(plan.stdout)
+    # sup_3d_att, arbitrary and the three same-as-test models, on three test stacks
+    assert jobs["train"] == 5 and jobs["evaluate"] == 9 and jobs["table"] == 1, jobs
+    assert "figure" not in jobs and "claims" not in jobs
+
+
+def job_counts(dry_run_stdout: str) -> dict[str, int]:
+    """The 'Job stats' block of a dry run as {rule: count}."""
+    block = dry_run_stdout.split("Job stats:")[1].split("total")[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", block, re.MULTILINE)}

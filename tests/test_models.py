@@ -150,3 +150,32 @@ def test_config_round_trips_and_rejects_bad_values():
             ModelConfig.from_dict({key: value})
     with pytest.raises(ValueError, match="colour"):
         ModelConfig.from_dict({"colour": "rgb"})
+
+
+def test_untrained_3d_network_scores_each_slice_on_its_own():
+    """The 3D kernels start with only their centre tap along the stack: before training, a
+    slice's scores do not change when the other slices do (eval mode, fresh statistics)."""
+    torch.manual_seed(1)
+    model = build_model(ModelConfig(conv="3d")).eval()
+    stack = torch.rand(1, 6, 3, 32, 32)
+    altered = stack.clone()
+    altered[:, [0, 1, 4, 5]] = torch.rand(1, 4, 3, 32, 32)
+    with torch.inference_mode():
+        before, after = model.slice_scores(stack), model.slice_scores(altered)
+    torch.testing.assert_close(before[:, 2:4], after[:, 2:4])
+    assert not torch.allclose(before[:, 0], after[:, 0])
+
+
+def test_end_slices_are_padded_with_copies_not_zeros():
+    """Replicate padding along the stack: a stack of identical slices scores every slice the
+    same, the end slices included, whatever the weights."""
+    torch.manual_seed(2)
+    model = build_model(ModelConfig(conv="3d"))
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(0.1 * torch.randn_like(parameter))  # mix across slices, as after training
+    image = torch.rand(1, 1, 3, 32, 32)
+    with torch.inference_mode():
+        scores = model.eval().slice_scores(image.expand(1, 7, 3, 32, 32).contiguous())
+    torch.testing.assert_close(scores[:, 0], scores[:, 3])
+    torch.testing.assert_close(scores[:, 6], scores[:, 3])

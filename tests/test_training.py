@@ -193,3 +193,39 @@ def test_predict_images_with_negative_focus(trained, hci_stacks, tmp_path):
     assert (tmp_path / "p" / "depth.pfm").is_file()
     assert main(["predict", *images[:3], "--model", str(trained), "--focus", *focus,
                  "--out", str(tmp_path / "q")]) == 2
+
+
+def test_cosine_schedule_starts_at_the_rate_and_decays_to_zero():
+    cosine = TrainSettings(steps=100, learning_rate=0.01)
+    assert training.learning_rate_at(1, cosine) == pytest.approx(0.01)
+    assert training.learning_rate_at(51, cosine) == pytest.approx(0.005)
+    assert training.learning_rate_at(100, cosine) == pytest.approx(0.01 * 0.5 * (1 + np.cos(np.pi * 0.99)))
+    constant = TrainSettings(steps=100, learning_rate=0.01, schedule="constant")
+    assert training.learning_rate_at(100, constant) == 0.01
+    with pytest.raises(InputError, match="schedule"):
+        training.learning_rate_at(1, TrainSettings(schedule="step"))
+
+
+def test_batch_norm_statistics_are_the_average_over_recalibration_batches():
+    """After recalibration a norm's running mean is the plain mean of its batch means."""
+    norm = torch.nn.BatchNorm2d(2)
+    model = torch.nn.Sequential(norm)
+    norm.running_mean.fill_(5.0)
+    batches = [torch.full((1, 2, 4, 4), float(k)) for k in (1, 2, 6)]
+
+    class Sampler:
+        def batch(self, step):
+            return {"stack": batches[step - 11], "focus": None}
+
+    class Wrapper(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = model
+
+        def forward(self, stack, focus):
+            return self.inner(stack)
+
+    wrapped = Wrapper()
+    training.recalibrate_batch_norm(wrapped, Sampler(), steps=10, batches=3)
+    torch.testing.assert_close(norm.running_mean, torch.full((2,), 3.0))
+    assert not wrapped.training and norm.momentum == 0.1

@@ -88,7 +88,8 @@ def cmd_train(args) -> None:
                          attention_mode=args.attention_mode, depth_normalisation=args.depth_normalisation)
     regime = StackRegime(args.regime, min_slices=args.min_slices, indices=tuple(args.indices) if args.indices else None)
     settings = TrainSettings(steps=args.steps, batch_size=args.batch_size, crop=args.crop,
-                             learning_rate=args.learning_rate, seed=args.seed, checkpoint_every=args.checkpoint_every,
+                             learning_rate=args.learning_rate, schedule=args.schedule, seed=args.seed,
+                             checkpoint_every=args.checkpoint_every,
                              regime=regime, loss_weights={"supervised": args.supervised,
                                                           "unsupervised": args.unsupervised,
                                                           "smoothness": args.smoothness})
@@ -103,6 +104,27 @@ def cmd_evaluate(args) -> None:
     metrics = result["metrics"]
     log.info("%s on %s: MAE %.4f MSE %.4f RMSE %.4f, %.4f s/stack", args.model, args.stacks, metrics["mae"],
              metrics["mse"], metrics["rmse"], result["runtime"]["seconds_per_stack"])
+
+
+def cmd_table(args) -> None:
+    from .report.tables import write_table
+
+    write_table(args.name, args.evaluations, args.tex, args.csv)
+    log.info("wrote %s and %s", args.tex, args.csv)
+
+
+def cmd_figure(args) -> None:
+    from .report.figures import write_figure
+
+    write_figure(args.name, args.evaluations, args.stacks, args.pdf, args.png)
+    log.info("wrote %s and %s", args.pdf, args.png)
+
+
+def cmd_claims(args) -> None:
+    from .report.claims import write_claims
+
+    verdicts = write_claims(args.tables, args.evaluations, args.out)
+    log.info("wrote %s: %d of %d claims hold", args.out, sum(h for _, h in verdicts), len(verdicts))
 
 
 def cmd_predict(args) -> None:
@@ -183,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--crop", type=int, default=64)
     p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--schedule", choices=["cosine", "constant"], default="cosine",
+                   help="learning rate over the steps: cosine decay to zero, or constant")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-every", type=int, default=50)
     p.set_defaults(func=cmd_train)
@@ -204,6 +228,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("table", help="one of the paper's tables as LaTeX and CSV, from evaluation JSONs")
+    p.add_argument("name", help="table1 .. table5, main_table4, main_table5 or aif_quality")
+    p.add_argument("--evaluations", type=Path, default=Path("results/eval"), help="folder of the evaluation JSONs")
+    p.add_argument("--tex", type=Path, required=True)
+    p.add_argument("--csv", type=Path, required=True)
+    p.set_defaults(func=cmd_table)
+
+    p = sub.add_parser("figure", help="one of the paper's figures as PDF and PNG, from saved predictions")
+    p.add_argument("name", help="figure1, figure2, figure3, figure4, figure6, figure7 or figure9")
+    p.add_argument("--evaluations", type=Path, default=Path("results/eval"), help="folder of the predictions")
+    p.add_argument("--stacks", type=Path, default=Path("results/stacks"), help="folder of the stack files")
+    p.add_argument("--pdf", type=Path, required=True)
+    p.add_argument("--png", type=Path, required=True)
+    p.set_defaults(func=cmd_figure)
+
+    p = sub.add_parser("claims", help="the claims report: verdicts computed from the tables")
+    p.add_argument("--tables", type=Path, required=True, help="folder of the table CSVs")
+    p.add_argument("--out", type=Path, required=True, help="markdown report")
+    p.add_argument("evaluations", nargs="*", type=Path, help="evaluation JSONs for the package checks")
+    p.set_defaults(func=cmd_claims)
     return parser
 
 

@@ -9,8 +9,15 @@ and works for any number of slices and any focus unit. Nothing ever downsamples 
 import torch
 from torch import nn
 
-from .blocks import (Layers, expected_focus, focus_from_fraction, fuse_slices, normalise_attention, pad_to_multiple,
-                     relative_focus)
+from .blocks import (
+    Layers,
+    expected_focus,
+    focus_from_fraction,
+    fuse_slices,
+    normalise_attention,
+    pad_to_multiple,
+    relative_focus,
+)
 
 # I3D Inception channels (Carreira & Zisserman 2017): 1x1 | 1x1 -> 3x3 | 1x1 -> 3x3 | pool -> 1x1
 INCEPTION_3 = [(64, 96, 128, 16, 32, 32), (128, 128, 192, 32, 96, 64)]

@@ -1,0 +1,121 @@
+"""The paper's qualitative figures from saved predictions: one row per test sample, one
+column per panel, one depth colour range (and colour bar) per figure."""
+
+from pathlib import Path
+
+import h5py
+import matplotlib
+import numpy as np
+
+from ..errors import InputError
+from ..io.atomic import atomic_path
+from ..stackfile import read_stacks
+from .layout import FIGURES, Figure, Panel
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # after choosing the file-only backend
+
+DEPTH_COLOURS = "viridis"
+ERROR_COLOURS = "magma"
+
+
+class Sources:
+    """Loads each stack file and predictions file once."""
+
+    def __init__(self, eval_root, stacks_root):
+        self.eval_root, self.stacks_root = eval_root, stacks_root
+        self._stacks, self._predictions = {}, {}
+
+    def stacks(self, panel: Panel):
+        path = panel.cell.stacks(self.stacks_root)
+        if path not in self._stacks:
+            self._stacks[path] = read_stacks(path)
+        return self._stacks[path]
+
+    def predictions(self, panel: Panel) -> dict[str, np.ndarray]:
+        path = panel.cell.predictions(self.eval_root)
+        if path not in self._predictions:
+            if not Path(path).is_file():
+                raise InputError(f"{path}: predictions missing; run `snakemake {path}` first")
+            with h5py.File(path, "r") as f:
+                self._predictions[path] = {key: f[key][()] for key in f if key in ("depth", "aif")}
+        return self._predictions[path]
+
+    def image(self, panel: Panel, sample: int) -> np.ndarray:
+        stacks = self.stacks(panel)
+        if panel.kind == "input":
+            return stacks.stack[sample][stacks.stack.shape[1] // 2]
+        if panel.kind == "depth_gt":
+            return stacks.depth[sample]
+        if panel.kind == "aif_gt":
+            return self._ground_truth_aif(panel, sample)
+        predictions = self.predictions(panel)
+        if panel.kind == "depth":
+            return predictions["depth"][sample]
+        if "aif" not in predictions:
+            raise InputError(f"{panel.cell.predictions(self.eval_root)}: no AiF image (model without attention)")
+        if panel.kind == "aif":
+            return predictions["aif"][sample]
+        if panel.kind == "aif_error":
+            error = np.abs(predictions["aif"][sample].astype(np.float32) - self._ground_truth_aif(panel, sample))
+            return error.mean(axis=-1) / 255.0
+        raise ValueError(f"unknown panel kind {panel.kind!r}")
+
+    def _ground_truth_aif(self, panel: Panel, sample: int) -> np.ndarray:
+        stacks = self.stacks(panel)
+        if stacks.aif is None:
+            raise InputError(f"{panel.cell.stacks(self.stacks_root)}: this dataset has no ground-truth AiF")
+        return stacks.aif[sample]
+
+
+def _range(values: list[np.ndarray]) -> tuple[float, float]:
+    finite = np.concatenate([v[np.isfinite(v)].ravel() for v in values])
+    return (float(np.percentile(finite, 1)), float(np.percentile(finite, 99))) if finite.size else (0.0, 1.0)
+
+
+def draw(figure: Figure, sources: Sources):
+    samples = min(figure.samples, len(sources.stacks(figure.panels[0]).names))
+    images = [[sources.image(panel, i) for panel in figure.panels] for i in range(samples)]
+    depth_columns = [j for j, p in enumerate(figure.panels) if p.kind in ("depth", "depth_gt")]
+    error_columns = [j for j, p in enumerate(figure.panels) if p.kind == "aif_error"]
+    depth_range = _range([row[j] for row in images for j in depth_columns]) if depth_columns else None
+    # errors start at 0; at least one grey level wide, so a perfect reconstruction stays black
+    error_range = ((0.0, max(_range([row[j] for row in images for j in error_columns])[1], 1 / 255))
+                   if error_columns else None)
+    height, width = images[0][0].shape[:2]
+    columns = len(figure.panels)
+    fig, axes = plt.subplots(samples, columns, squeeze=False, layout="constrained",
+                             figsize=(2.2 * columns * width / max(height, width) + 1.0, 2.2 * samples + 0.5))
+    mappables = {}
+    for i, row in enumerate(images):
+        for j, (panel, image) in enumerate(zip(figure.panels, row)):
+            axis = axes[i, j]
+            if j in depth_columns:
+                mappables["depth"] = axis.imshow(image, cmap=DEPTH_COLOURS, vmin=depth_range[0], vmax=depth_range[1])
+            elif j in error_columns:
+                mappables["error"] = axis.imshow(image, cmap=ERROR_COLOURS, vmin=error_range[0], vmax=error_range[1])
+            else:
+                axis.imshow(image)
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if i == 0:
+                axis.set_title(panel.title, fontsize=9)
+        axes[i, 0].set_ylabel(sources.stacks(figure.panels[0]).names[i], fontsize=8)
+    unit = sources.stacks(figure.panels[0]).unit
+    if "depth" in mappables:
+        fig.colorbar(mappables["depth"], ax=axes[:, depth_columns].ravel().tolist(), shrink=0.8, label=unit)
+    if "error" in mappables:
+        fig.colorbar(mappables["error"], ax=axes[:, error_columns].ravel().tolist(), shrink=0.8,
+                     label="|AiF error| (0-1)")
+    fig.suptitle(figure.title, fontsize=10)
+    return fig
+
+
+def write_figure(name: str, eval_root, stacks_root, pdf_path, png_path) -> None:
+    if name not in FIGURES:
+        raise InputError(f"unknown figure {name!r}; figures: {', '.join(FIGURES)}")
+    fig = draw(FIGURES[name], Sources(eval_root, stacks_root))
+    for path, kind in ((pdf_path, "pdf"), (png_path, "png")):
+        with atomic_path(Path(path)) as tmp:
+            fig.savefig(tmp, format=kind, dpi=150)
+    plt.close(fig)

@@ -1,0 +1,124 @@
+"""The paper's tables from evaluation JSONs: booktabs LaTeX with the best value per column in
+bold, and the same numbers as CSV (plus each row's data source) for the claims report."""
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError
+from ..io.atomic import atomic_path
+from .layout import METRICS, TABLES, Cell, Table
+
+SOURCE_COLUMN = "data"
+
+
+def read_evaluation(path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: evaluation missing; run `snakemake {path}` first, or the table's own target")
+    return json.loads(path.read_text())
+
+
+def cell_value(evaluation: dict, metric: str) -> float:
+    if metric == "seconds":
+        return float(evaluation["runtime"]["seconds_per_stack"])
+    if metric in ("psnr", "ssim"):
+        aif = evaluation.get("aif")
+        return float(aif[metric]) if aif else math.nan
+    return float(evaluation["metrics"][metric])
+
+
+def column_name(group: str, metric: str) -> str:
+    header = METRICS[metric][0]
+    return f"{group} {header}" if group else header
+
+
+def table_frame(table: Table, evaluations: dict[Cell, dict]) -> pd.DataFrame:
+    """One row per table row: its labels, then each group's metrics, then the data source."""
+    records = []
+    for labels, cells in table.rows:
+        record = dict(zip(table.label_columns, labels))
+        for group, cell in zip(table.groups, cells):
+            for metric in table.metrics:
+                record[column_name(group, metric)] = cell_value(evaluations[cell], metric)
+        record[SOURCE_COLUMN] = ", ".join(sorted({evaluations[c]["source"] for c in cells}))
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def format_number(value: float) -> str:
+    if not math.isfinite(value):
+        return "–"
+    if value != 0 and abs(value) < 0.01:
+        return f"{value:.2e}"
+    return f"{value:.4f}" if abs(value) < 100 else f"{value:.1f}"
+
+
+def _data_description(evaluations: list[dict]) -> str:
+    parts = []
+    for dataset in dict.fromkeys(e["dataset"] for e in evaluations):
+        sources = {e["source"] for e in evaluations if e["dataset"] == dataset}
+        parts.append(f"the real {dataset} data" if sources == {"real"}
+                     else f"the embedded synthetic data in the {dataset} format" if sources == {"synthetic"}
+                     else f"{dataset} data from {' and '.join(sorted(sources))} sources")
+    return "; ".join(parts)
+
+
+def caption(table: Table, evaluations: list[dict]) -> str:
+    runtime = evaluations[0]["runtime"]
+    height, width = runtime["resolution"]
+    text = f"{table.title}. Numbers from {_data_description(evaluations)}."
+    if "seconds" in table.metrics:
+        text += (f" Secs.: mean seconds per stack at batch {runtime['batch']} on {runtime['device']} "
+                 f"({height}x{width}, warm-up excluded"
+                 f"{', synchronised' if runtime.get('synchronised') else ''}).")
+    return text + " Best value per column in bold."
+
+
+def to_latex(table: Table, frame: pd.DataFrame, caption_text: str, label: str) -> str:
+    shown = frame.drop(columns=[SOURCE_COLUMN])
+    metric_columns = [c for c in shown.columns if c not in table.label_columns]
+    headers = {}
+    for group in table.groups:
+        for metric in table.metrics:
+            name, lower = METRICS[metric]
+            headers[column_name(group, metric)] = (group, f"{name} {'↓' if lower else '↑'}")
+    shown.columns = pd.MultiIndex.from_tuples(
+        [("", c) if c in table.label_columns else headers[c] for c in shown.columns])
+    styler = shown.style.hide(axis="index").format(format_number, subset=[headers[c] for c in metric_columns])
+    for column in metric_columns:
+        lower = METRICS[_metric_of(table, column)][1]
+        values = frame[column]
+        best = values.min() if lower else values.max()
+        if math.isfinite(best):
+            styler = styler.apply(lambda col, best=best: ["textbf:--rwrap;" if v == best else "" for v in col],
+                                  subset=[headers[column]])
+    if table.groups == ("",):
+        styler = styler.hide(axis="columns", level=0)
+    return styler.to_latex(hrules=True, caption=caption_text, label=label, position="htbp",
+                           multicol_align="c", column_format="l" * len(table.label_columns) + "r" * len(metric_columns))
+
+
+def _metric_of(table: Table, column: str) -> str:
+    for group in table.groups:
+        for metric in table.metrics:
+            if column_name(group, metric) == column:
+                return metric
+    raise KeyError(column)
+
+
+def write_table(name: str, eval_root, tex_path, csv_path) -> pd.DataFrame:
+    """Read the evaluations the table needs (under eval_root/{dataset}/{variant}/) and write both files."""
+    if name not in TABLES:
+        raise InputError(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
+    table = TABLES[name]
+    evaluations = {cell: read_evaluation(cell.evaluation(eval_root)) for cell in table.cells()}
+    frame = table_frame(table, evaluations)
+    latex = to_latex(table, frame, caption(table, list(evaluations.values())), f"tab:{name}")
+    with atomic_path(Path(tex_path)) as tmp:
+        tmp.write_text(latex)
+    with atomic_path(Path(csv_path)) as tmp:
+        frame.to_csv(tmp, index=False)
+    return frame

@@ -1,0 +1,145 @@
+"""Tables, claims and figures from evaluation files with known numbers."""
+
+import json
+import re
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from aifdepth.report.claims import CLAIMS, write_claims
+from aifdepth.report.figures import write_figure
+from aifdepth.report.layout import FIGURES, TABLES
+from aifdepth.report.tables import format_number, write_table
+from aifdepth.stackfile import FocalStacks, write_stacks
+
+# MAE of each (variant, test stack) of hci, chosen so that every claim holds
+HCI_MAE = {
+    ("idx13579", "val_10_i13579"): 0.16, ("idx12569", "val_10_i12569"): 0.18,
+    ("sup_3d_att", "val_10_i159"): 0.76, ("sup_3d_att", "val_10_i13579"): 0.28, ("sup_3d_att", "val_10_i1to9"): 0.09,
+    ("arbitrary", "val_10_i159"): 0.27, ("arbitrary", "val_10_i13579"): 0.15, ("arbitrary", "val_10_i1to9"): 0.12,
+    ("idx159", "val_10_i159"): 0.23, ("idx1to9", "val_10_i1to9"): 0.095,
+    ("sup_3d_att", "val_10"): 0.08, ("sup_3d_noatt", "val_10"): 0.085,
+    ("sup_2d_att", "val_10"): 0.11, ("sup_2d_noatt", "val_10"): 0.12,
+    ("unsup_10", "val_10"): 0.24, ("unsup_37", "val_37"): 0.21,
+    ("unsup_10_smooth", "val_10"): 0.17, ("unsup_37_smooth", "val_37"): 0.11,
+    ("defocusnet", "val_10"): 0.1, ("classical", "val_10"): 0.4,
+}
+SECONDS = {"sup_2d_att": 0.05, "sup_2d_noatt": 0.04, "sup_3d_att": 0.1, "sup_3d_noatt": 0.08, "ours": 0.018,
+           "defocusnet": 0.039}
+OTHER_MAE = {("defocusnet", "ours", "test"): 0.055, ("defocusnet", "defocusnet", "test"): 0.064,
+             ("defocusnet", "classical", "test"): 0.2, ("ddff", "ours", "val"): 0.01,
+             ("ddff", "defocusnet", "val"): 0.011, ("ddff", "classical", "val"): 0.03,
+             ("middlebury", "sup", "test_15"): 2.0, ("middlebury", "unsup", "test_15"): 3.0}
+AIF_PSNR = {"sup_3d_att": 30.0, "unsup_10": 35.0, "unsup_10_smooth": 34.0, "sup": 28.0, "unsup": 33.0}
+
+
+def evaluation(dataset, variant, testset, mae):
+    metrics = {name: mae * scale for name, scale in
+               (("mae", 1), ("mse", 0.5), ("rmse", 2), ("abs_rel", 3), ("sqr_rel", 1.5), ("badpix", 0.9),
+                ("bumpiness", 10), ("log_rmse", 1.2), ("delta1", -100), ("delta2", -50), ("delta3", -20))}
+    psnr = AIF_PSNR.get(variant)
+    return {"dataset": dataset, "source": "synthetic", "model_config": {"architecture": "aifdepthnet"},
+            "metrics": metrics, "aif": {"psnr": psnr, "ssim": psnr / 40} if psnr else None,
+            "runtime": {"seconds_per_stack": SECONDS.get(variant, 0.02), "device": "CPU (test)", "batch": 1,
+                        "resolution": [32, 32], "slices": 10, "synchronised": False}}
+
+
+@pytest.fixture
+def evaluations(tmp_path):
+    root = tmp_path / "eval"
+    cells = {("hci", v, t): mae for (v, t), mae in HCI_MAE.items()} | OTHER_MAE
+    for (dataset, variant, testset), mae in cells.items():
+        path = root / dataset / variant / f"{testset}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(evaluation(dataset, variant, testset, mae)))
+    return root
+
+
+def write_all_tables(root, folder):
+    for name in TABLES:
+        write_table(name, root, folder / f"{name}.tex", folder / f"{name}.csv")
+
+
+def test_every_table_has_the_papers_rows_and_columns(evaluations, tmp_path):
+    write_all_tables(evaluations, tmp_path)
+    table2 = pd.read_csv(tmp_path / "table2.csv")
+    assert list(table2["Test stack size (index)"]) == ["3 (1, 5, 9)", "5 (1, 3, 5, 7, 9)", "9 (1, 2, ..., 9)"]
+    assert [c for c in table2.columns if c.endswith("MAE")] == ["Fixed 10 MAE", "Arbitrary 2~10 MAE",
+                                                                "Same as testing MAE"]
+    assert table2.loc[0, "Fixed 10 MAE"] == pytest.approx(0.76)
+    table3 = pd.read_csv(tmp_path / "table3.csv", keep_default_na=False)
+    assert list(table3.columns[:2]) == ["Architecture", "Attention"]
+    assert set(table3.columns) >= {"MAE", "MSE", "RMSE", "AbsRel", "SqrRel", "BadPix(0.07)", "Bump.", "Secs."}
+    main4 = pd.read_csv(tmp_path / "main_table4.csv")
+    assert list(main4.columns[1:-1]) == ["MSE", "logRMS", "AbsRel", "SqrRel", "Bump.", "δ1", "δ2", "δ3", "Secs."]
+    for name in TABLES:
+        frame = pd.read_csv(tmp_path / f"{name}.csv")
+        assert len(frame) == len(TABLES[name].rows)
+        assert (frame["data"] == "synthetic").all()
+
+
+def test_latex_is_booktabs_with_the_best_value_in_bold(evaluations, tmp_path):
+    write_all_tables(evaluations, tmp_path)
+    latex = (tmp_path / "table3.tex").read_text()
+    for rule in (r"\toprule", r"\midrule", r"\bottomrule", r"\caption{", r"\label{tab:table3}"):
+        assert rule in latex
+    assert "embedded synthetic data in the hci format" in latex and "CPU (test)" in latex
+    body = latex.split(r"\midrule")[1].split(r"\bottomrule")[0]
+    rows = [row for row in body.split(r"\\") if row.strip()]
+    assert len(rows) == 4
+    assert r"\textbf{0.0800}" in rows[0]  # 3D with attention has the lowest MAE
+    assert r"\textbf{0.0400}" in rows[3]  # 2D without attention is the fastest
+    assert rows[0].count(r"\textbf") == 7  # best in every column but Secs.
+    main4 = (tmp_path / "main_table4.tex").read_text()
+    assert r"\textbf{-1.0000}" in main4  # delta: higher is better, so the largest value is bold
+
+
+def test_claims_follow_the_numbers_in_the_tables(evaluations, tmp_path):
+    write_all_tables(evaluations, tmp_path)
+    out = tmp_path / "claims.md"
+    verdicts = dict(write_claims(tmp_path, sorted(evaluations.rglob("*.json")), out))
+    assert list(verdicts) == [f"C{i}" for i in range(1, 12)] == [c.key for c in CLAIMS]
+    assert all(verdicts.values()), verdicts
+    report = out.read_text()
+    assert report.count("**holds**") >= 11 and "0.1663 vs 0.1811" in report
+    assert re.search(r"hci/sup_3d_att at least 2x better than classical \(MAE\) \| 5\.00x \| \*\*holds", report)
+
+    table1 = pd.read_csv(tmp_path / "table1.csv")
+    table1.loc[0, "MAE"] = 0.5  # the uniform layout now loses
+    table1.to_csv(tmp_path / "table1.csv", index=False)
+    verdicts = dict(write_claims(tmp_path, [], out))
+    assert not verdicts["C1"] and verdicts["C2"]
+    assert "| C1 |" in out.read_text() and "**does not hold**" in out.read_text()
+
+
+def test_a_missing_evaluation_names_the_file(tmp_path):
+    with pytest.raises(ValueError, match=r"idx13579/val_10_i13579.json: evaluation missing"):
+        write_table("table1", tmp_path, tmp_path / "t.tex", tmp_path / "t.csv")
+
+
+@pytest.mark.parametrize("value, text", [(0.08, "0.0800"), (8.6e-4, "8.60e-04"), (float("nan"), "–"), (0.0, "0.0000")])
+def test_number_format(value, text):
+    assert format_number(value) == text
+
+
+def test_figure_is_a_valid_image(tmp_path):
+    rng = np.random.default_rng(0)
+    stacks = tmp_path / "stacks" / "middlebury" / "test_15.h5"
+    depth = rng.uniform(10, 60, (2, 24, 32)).astype(np.float32)
+    aif = rng.integers(0, 256, (2, 24, 32, 3), dtype=np.uint8)
+    write_stacks(stacks, FocalStacks(stack=rng.integers(0, 256, (2, 3, 24, 32, 3), dtype=np.uint8),
+                                     focus=np.tile(np.float32([10, 35, 60]), (2, 1)), depth=depth, aif=aif,
+                                     names=["a", "b"], dataset="middlebury", unit="disparity", source="synthetic",
+                                     params={}))
+    for variant in ("sup", "unsup"):
+        path = tmp_path / "eval" / "middlebury" / variant / "test_15.h5"
+        path.parent.mkdir(parents=True)
+        with h5py.File(path, "w") as f:
+            f["depth"] = depth + 1
+            f["aif"] = aif
+    write_figure("figure9", tmp_path / "eval", tmp_path / "stacks", tmp_path / "f.pdf", tmp_path / "f.png")
+    assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "f.pdf").read_bytes()[:5] == b"%PDF-"
+    assert set(FIGURES) == {"figure1", "figure2", "figure3", "figure4", "figure6", "figure7", "figure9"}
