@@ -2,6 +2,9 @@
 
 from snakemake.utils import validate
 
+from aifdepth.report.claims import CLAIMS
+from aifdepth.report.layout import FIGURES, TABLES
+
 
 validate(config, "../schemas/config.schema.yaml")
 
@@ -141,3 +144,22 @@ def evaluation_files():
 
 wildcard_constraints:
     dataset="|".join(config["datasets"]),
+
+
+def table_evaluations(name):
+    return sorted({cell.evaluation() for cell in TABLES[name].cells()})
+
+
+def figure_inputs(name):
+    panels = FIGURES[name].panels
+    return sorted({p.cell.predictions() for p in panels} | {p.cell.stacks() for p in panels})
+
+
+def claims_tables():
+    return sorted({f"results/tables/{name}.csv" for claim in CLAIMS for name in claim.tables})
+
+
+def report_files():
+    tables = [f"results/tables/{name}.{ext}" for name in TABLES for ext in ("tex", "csv")]
+    figures = [f"results/figures/{name}.{ext}" for name in FIGURES for ext in ("pdf", "png")]
+    return tables + figures + ["results/claims.md"]

@@ -6,6 +6,8 @@ rule synthesize:
         directory("resources/{dataset}"),
     log:
         "results/logs/synthesize/{dataset}.log",
+    benchmark:
+        "results/benchmarks/synthesize/{dataset}.tsv"
     params:
         args=lambda w: synthesize_arguments(w.dataset),
     threads: 1

@@ -8,6 +8,8 @@ rule render_stack:
         "results/stacks/{dataset}/{name}.h5",
     log:
         "results/logs/stacks/{dataset}/{name}.log",
+    benchmark:
+        "results/benchmarks/stacks/{dataset}/{name}.tsv"
     params:
         args=lambda w: stack_arguments(w.dataset, w.name),
     threads: 1

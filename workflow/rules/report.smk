@@ -1,27 +1,5 @@
 # Stage 5, report: the paper's tables and figures, and the claims report, from the evaluations.
 
-from aifdepth.report.claims import CLAIMS
-from aifdepth.report.layout import FIGURES, TABLES
-
-
-def table_evaluations(name):
-    return sorted({cell.evaluation() for cell in TABLES[name].cells()})
-
-
-def figure_inputs(name):
-    panels = FIGURES[name].panels
-    return sorted({p.cell.predictions() for p in panels} | {p.cell.stacks() for p in panels})
-
-
-def claims_tables():
-    return sorted({f"results/tables/{name}.csv" for claim in CLAIMS for name in claim.tables})
-
-
-def report_files():
-    tables = [f"results/tables/{name}.{ext}" for name in TABLES for ext in ("tex", "csv")]
-    figures = [f"results/figures/{name}.{ext}" for name in FIGURES for ext in ("pdf", "png")]
-    return tables + figures + ["results/claims.md"]
-
 
 rule table:
     input:
@@ -31,6 +9,8 @@ rule table:
         csv="results/tables/{name}.csv",
     log:
         "results/logs/tables/{name}.log",
+    benchmark:
+        "results/benchmarks/tables/{name}.tsv"
     wildcard_constraints:
         name="|".join(TABLES),
     localrule: True
@@ -48,6 +28,8 @@ rule figure:
         png=report("results/figures/{name}.png", caption="../report/figure.rst", category="Figures"),
     log:
         "results/logs/figures/{name}.log",
+    benchmark:
+        "results/benchmarks/figures/{name}.tsv"
     wildcard_constraints:
         name="|".join(FIGURES),
     localrule: True
@@ -65,6 +47,8 @@ rule claims:
         report("results/claims.md", caption="../report/claims.rst", category="Claims"),
     log:
         "results/logs/claims.log",
+    benchmark:
+        "results/benchmarks/claims/claims.tsv"
     localrule: True
     conda:
         "../../envs/aifdepth.yaml"

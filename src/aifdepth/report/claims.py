@@ -93,7 +93,7 @@ def _c3(t: Tables) -> Verdict:
 
 
 def _c4(t: Tables) -> Verdict:
-    pairs = [(f"{regime}, MAE at {a[0]} vs {b[0]}", _t2(t, regime, b), _t2(t, regime, a))
+    pairs = [(f"{regime}, MAE at {b[0]} vs {a[0]}", _t2(t, regime, b), _t2(t, regime, a))
              for regime in REGIMES for a, b in pairwise(HCI_T2)]
     text, holds = _pairs(pairs)
     return Verdict("fixed 0.7603 > 0.2770 > 0.0912; arbitrary 0.2703 > 0.1480 > 0.1197; "
