@@ -143,3 +143,24 @@ def test_figure_is_a_valid_image(tmp_path):
     assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "f.pdf").read_bytes()[:5] == b"%PDF-"
     assert set(FIGURES) == {"figure1", "figure2", "figure3", "figure4", "figure6", "figure7", "figure9"}
+
+
+def test_seed_report_gives_the_spread_and_a_verdict_per_seed(tmp_path):
+    from aifdepth.report.seeds import split_seed, write_seed_report
+
+    assert split_seed("unsup_10.seed2") == ("unsup_10", 2) and split_seed("unsup_10") == ("unsup_10", None)
+    mae = {"sup_3d_att": [0.1, 0.2, 0.3], "sup_2d_att": [0.2, 0.1, 0.4], "unsup_10": [0.5] * 3,
+           "unsup_10_smooth": [0.4] * 3, "unsup_37": [0.45] * 3, "unsup_37_smooth": [0.3] * 3}
+    paths = []
+    for variant, values in mae.items():
+        test = "val_37" if "37" in variant else "val_10"
+        for seed, value in enumerate(values):
+            folder = tmp_path / "hci" / (variant if seed == 0 else f"{variant}.seed{seed}")
+            folder.mkdir(parents=True)
+            (folder / f"{test}.json").write_text(json.dumps({"metrics": {"mae": value}}))
+            paths.append(folder / f"{test}.json")
+    verdicts = write_seed_report(paths, tmp_path / "seeds.md")
+    assert verdicts == {"C5": [True, False, True], "C8": [True] * 3, "C9": [True] * 3}
+    report = (tmp_path / "seeds.md").read_text()
+    assert "| sup_3d_att | val_10 | 0: 0.1000, 1: 0.2000, 2: 0.3000 | 0.2000 ± 0.0816 |" in report
+    assert "| C5 | 3D vs 2D, attention | 2 of 3 | does not hold |" in report

@@ -127,6 +127,13 @@ def cmd_claims(args) -> None:
     log.info("wrote %s: %d of %d claims hold", args.out, sum(h for _, h in verdicts), len(verdicts))
 
 
+def cmd_seeds(args) -> None:
+    from .report.seeds import write_seed_report
+
+    verdicts = write_seed_report(args.evaluations, args.out)
+    log.info("wrote %s: %s", args.out, {claim: f"{sum(v)}/{len(v)} seeds" for claim, v in verdicts.items()})
+
+
 def cmd_predict(args) -> None:
     from .predict import predict_images, predict_stack_file
 
@@ -249,6 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="markdown report")
     p.add_argument("evaluations", nargs="*", type=Path, help="evaluation JSONs for the package checks")
     p.set_defaults(func=cmd_claims)
+
+    p = sub.add_parser("seeds", help="MAE spread over seeds and the per-seed verdicts of claims C5, C8, C9")
+    p.add_argument("--out", type=Path, required=True, help="markdown report")
+    p.add_argument("evaluations", nargs="+", type=Path, help="evaluation JSONs of .../{variant}[.seedN]/")
+    p.set_defaults(func=cmd_seeds)
     return parser
 
 

@@ -4,6 +4,7 @@ from snakemake.utils import validate
 
 from aifdepth.report.claims import CLAIMS
 from aifdepth.report.layout import FIGURES, TABLES
+from aifdepth.report.seeds import SEED_MARK, split_seed
 
 
 validate(config, "../schemas/config.schema.yaml")
@@ -26,6 +27,15 @@ for _dataset, _variants in config["variants"].items():
                     f"config.yaml: variants.{_dataset}.{_name} uses stacks.{_where}.{_stack}, which is not declared; "
                     f"declared: {sorted(config['stacks'].get(_where, {}))}"
                 )
+
+
+for _dataset, _names in config.get("seed_runs", {}).get("variants", {}).items():
+    for _name in _names:
+        if _name not in config["variants"].get(_dataset, {}):
+            raise ValueError(
+                f"config.yaml: seed_runs.variants.{_dataset} names {_name}, which is not a variant of "
+                f"variants.{_dataset}; declared: {sorted(config['variants'].get(_dataset, {}))}"
+            )
 
 
 def dataset_root(dataset):
@@ -94,7 +104,22 @@ def synthesize_arguments(dataset):
 
 
 def variant(dataset, name):
-    return config["variants"][dataset][name]
+    """The config entry of a variant; `name.seedN` is the same variant trained with seed N."""
+    base, seed = split_seed(name)
+    entry = config["variants"][dataset][base]
+    return entry if seed is None else {**entry, "train": {**entry["train"], "seed": seed}}
+
+
+def seed_run_files():
+    """Evaluations of `seed_runs:` on each variant's first test stack, seed 0 (the main run) included."""
+    runs = config.get("seed_runs", {})
+    files = []
+    for dataset, names in runs.get("variants", {}).items():
+        for name in names:
+            test = variant(dataset, name)["test"][0]
+            files.append(f"results/eval/{dataset}/{name}/{test}.json")
+            files += [f"results/eval/{dataset}/{name}{SEED_MARK}{seed}/{test}.json" for seed in runs["seeds"]]
+    return files
 
 
 def train_settings(dataset, name):

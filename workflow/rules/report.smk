@@ -59,3 +59,22 @@ rule claims:
 rule report_files:
     input:
         report_files(),
+
+
+rule seed_spread:
+    input:
+        seed_run_files(),
+    output:
+        "results/seeds.md",
+    log:
+        "results/logs/seeds.log",
+    localrule: True
+    conda:
+        "../../envs/aifdepth.yaml"
+    shell:
+        "aifdepth seeds --out {output} {input} > {log} 2>&1"
+
+
+rule seeds:
+    input:
+        "results/seeds.md",
