@@ -139,6 +139,7 @@ def recalibrate_batch_norm(model, sampler: BatchSampler, steps: int, batches: in
     with them, a 200-step hci model had val MAE 0.43 instead of 0.34."""
     norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     if batches > 0 and norms:
+        momenta = [norm.momentum for norm in norms]
         for norm in norms:
             norm.reset_running_stats()
             norm.momentum = None  # cumulative average
@@ -147,8 +148,8 @@ def recalibrate_batch_norm(model, sampler: BatchSampler, steps: int, batches: in
             for k in range(batches):
                 batch = sampler.batch(steps + 1 + k)
                 model(batch["stack"], batch["focus"])
-        for norm in norms:
-            norm.momentum = 0.1
+        for norm, momentum in zip(norms, momenta):
+            norm.momentum = momentum
     model.eval()
 
 

@@ -39,8 +39,8 @@ def read_mae(evaluation_paths, default_seed: int = 0) -> dict[tuple[str, str], d
 def write_seed_report(evaluation_paths, out_path, default_seed: int = 0) -> dict[str, list[bool]]:
     """Markdown: MAE per variant and seed (mean ± std), then per claim its verdict per seed."""
     mae = read_mae(evaluation_paths, default_seed)
-    lines = ["# Seed spread", "", "MAE of each variant trained with several seeds (the default run is seed "
-             f"{default_seed}).", "", "| Variant | Test stack | MAE per seed | Mean ± std |", "|---|---|---|---|"]
+    lines = ["# Seed spread", "", f"MAE of each variant trained with several seeds (the default run is seed {default_seed}).",
+             "", "| Variant | Test stack | MAE per seed | Mean ± std |", "|---|---|---|---|"]
     for (variant, test), per_seed in sorted(mae.items()):
         values = [per_seed[s] for s in sorted(per_seed)]
         seeds = ", ".join(f"{s}: {per_seed[s]:.4f}" for s in sorted(per_seed))

@@ -79,34 +79,23 @@ def caption(table: Table, evaluations: list[dict]) -> str:
 
 def to_latex(table: Table, frame: pd.DataFrame, caption_text: str, label: str) -> str:
     shown = frame.drop(columns=[SOURCE_COLUMN])
-    metric_columns = [c for c in shown.columns if c not in table.label_columns]
-    headers = {}
+    lower_is_better, headers = {}, {}
     for group in table.groups:
         for metric in table.metrics:
             name, lower = METRICS[metric]
+            lower_is_better[column_name(group, metric)] = lower
             headers[column_name(group, metric)] = (group, f"{name} {'↓' if lower else '↑'}")
-    shown.columns = pd.MultiIndex.from_tuples(
-        [("", c) if c in table.label_columns else headers[c] for c in shown.columns])
-    styler = shown.style.hide(axis="index").format(format_number, subset=[headers[c] for c in metric_columns])
-    for column in metric_columns:
-        lower = METRICS[_metric_of(table, column)][1]
-        values = frame[column]
-        best = values.min() if lower else values.max()
+    shown.columns = pd.MultiIndex.from_tuples([headers.get(c, ("", c)) for c in shown.columns])
+    styler = shown.style.hide(axis="index").format(format_number, subset=list(headers.values()))
+    for column, lower in lower_is_better.items():
+        best = frame[column].min() if lower else frame[column].max()
         if math.isfinite(best):
             styler = styler.apply(lambda col, best=best: ["textbf:--rwrap;" if v == best else "" for v in col],
                                   subset=[headers[column]])
     if table.groups == ("",):
         styler = styler.hide(axis="columns", level=0)
     return styler.to_latex(hrules=True, caption=caption_text, label=label, position="htbp",
-                           multicol_align="c", column_format="l" * len(table.label_columns) + "r" * len(metric_columns))
-
-
-def _metric_of(table: Table, column: str) -> str:
-    for group in table.groups:
-        for metric in table.metrics:
-            if column_name(group, metric) == column:
-                return metric
-    raise KeyError(column)
+                           multicol_align="c", column_format="l" * len(table.label_columns) + "r" * len(headers))
 
 
 def write_table(name: str, eval_root, tex_path, csv_path) -> pd.DataFrame:
