@@ -74,6 +74,20 @@ def test_outputs_follow_the_contract(models, config):
             assert out["attention"] is None and out["aif"] is None, case
 
 
+def test_direct_regression_ignores_the_order_of_slices(models):
+    """Without attention the depth comes from a set of (slice, focus) pairs: feeding the slices of
+    the per-slice (2D) network in another order, with their focus positions, gives the same depth."""
+    model = models["2d-direct"]
+    generator = torch.Generator().manual_seed(2)
+    stack = torch.rand(1, 6, 3, 32, 40, generator=generator)
+    focus = torch.linspace(-2.5, 2.5, 6)[None]
+    order = torch.tensor([3, 0, 5, 1, 4, 2])
+    with torch.no_grad():
+        depth = model(stack, focus)["depth"]
+        shuffled = model(stack[:, order], focus[:, order])["depth"]
+    torch.testing.assert_close(shuffled, depth, atol=1e-5, rtol=0)
+
+
 def test_parameter_counts():
     paper_3d = count_parameters(build_model(ModelConfig(conv="3d", width="paper")))
     assert 15e6 < paper_3d < 18e6

@@ -81,6 +81,7 @@ def cmd_stacks(args) -> None:
 
 def cmd_train(args) -> None:
     from .batches import StackRegime
+    from .devices import pick_device
     from .models import ModelConfig
     from .train import TrainSettings, train
 
@@ -93,7 +94,8 @@ def cmd_train(args) -> None:
                              regime=regime, loss_weights={"supervised": args.supervised,
                                                           "unsupervised": args.unsupervised,
                                                           "smoothness": args.smoothness})
-    train(config, args.stacks, args.out, args.log, settings, info={"variant": args.out.parent.name})
+    train(config, args.stacks, args.out, args.log, settings, info={"variant": args.out.parent.name},
+          device=pick_device(args.device))
     log.info("trained %s", args.out)
 
 
@@ -216,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="learning rate over the steps: cosine decay to zero, or constant")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-every", type=int, default=50)
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="metrics, runtime and AiF quality of a model on a stack file")

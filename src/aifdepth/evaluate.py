@@ -2,7 +2,6 @@
 averaged; runtime per stack at batch 1; AiF quality where GT AiF exists."""
 
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import numpy as np
 import torch
 
 from .batches import to_tensors
+from .devices import device_name, pick_device, synchronise
 from .io.atomic import atomic_path
 from .io.images import to_uint8
 from .metrics import aggregate, image_metrics, psnr, ssim, valid_mask
@@ -18,26 +18,17 @@ from .modelfile import load_model
 from .stackfile import read_stacks
 
 
-def pick_device(requested: str | None = None) -> str:
-    return requested or ("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def _synchronise(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
 def predict_sample(model, stack, focus, device: str) -> tuple[dict, float, float]:
     """Run one stack (S,H,W,3) uint8; returns outputs as numpy and the synchronised and
     unsynchronised (as the official code measured) seconds."""
     batch = to_tensors(stack[None], focus[None])
     inputs, positions = batch["stack"].to(device), batch["focus"].to(device)
-    _synchronise(device)
+    synchronise(device)
     with torch.inference_mode():
         start = time.perf_counter()
         outputs = model(inputs, positions)
         unsynchronised = time.perf_counter() - start
-        _synchronise(device)
+        synchronise(device)
         seconds = time.perf_counter() - start
     result = {"depth": outputs["depth"][0].float().cpu().numpy()}
     if outputs.get("aif") is not None:
@@ -73,7 +64,7 @@ def evaluate(model_path, stacks_path, out_json, predictions_path=None, device: s
         "metrics": metrics,
         "aif": ({"psnr": float(np.mean([s["psnr"] for s in aif_scores])),
                  "ssim": float(np.mean([s["ssim"] for s in aif_scores]))} if aif_scores else None),
-        "runtime": {"seconds_per_stack": float(np.mean(seconds)), "device": _device_name(device),
+        "runtime": {"seconds_per_stack": float(np.mean(seconds)), "device": device_name(device),
                     "batch": 1, "resolution": list(stacks.stack.shape[2:4]), "slices": int(stacks.stack.shape[1]),
                     "warm_up_excluded": True, "synchronised": device.startswith("cuda")},
         "paper_compatible": {"abs_rel_sum": metrics.get("abs_rel_paper_sum"),
@@ -92,12 +83,6 @@ def evaluate(model_path, stacks_path, out_json, predictions_path=None, device: s
                 f.create_dataset("aif", data=np.stack(aifs), compression="gzip")
             f.create_dataset("name", data=np.array(stacks.names, dtype=object), dtype=h5py.string_dtype())
     return result
-
-
-def _device_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(torch.device(device))
-    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
 def _json_default(value):

@@ -35,5 +35,9 @@ def load_model(path, device: str = "cpu") -> tuple[torch.nn.Module, ModelConfig,
         raise InputError(f"{path}: not an aifdepth model file (expected format {FORMAT})")
     config = ModelConfig.from_dict(payload["config"])
     model = build_model(config)
-    model.load_state_dict(payload["state_dict"])
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as err:
+        raise InputError(f"{path}: its weights do not fit this version's {config.architecture} network (written by "
+                         f"an older aifdepth?); train it again, e.g. `snakemake --cores 8 --force {path}`") from err
     return to_channels_last(fold_batchnorm(model.eval()).to(device)), config, payload["info"]

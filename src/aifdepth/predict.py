@@ -6,8 +6,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib import colormaps
 
+from .devices import pick_device
 from .errors import InputError
-from .evaluate import pick_device, predict_sample
+from .evaluate import predict_sample
 from .io.images import read_rgb, to_uint8, write_rgb
 from .io.pfm import write_pfm
 from .layouts import focus_positions

@@ -12,6 +12,7 @@ import torch
 from tqdm import tqdm
 
 from .batches import BatchSampler, StackRegime
+from .devices import device_name
 from .errors import InputError, TrainingError
 from .io.atomic import atomic_path
 from .losses import total_loss
@@ -68,15 +69,18 @@ def _trim_log(log_path: Path, step: int) -> None:
         writer.writerows(rows)
 
 
-def train(config: ModelConfig, stacks_path, model_path, log_path, settings: TrainSettings, info: dict | None = None):
-    """Train and write the model file; resumes from `<model>.checkpoint.pt` if one exists."""
+def train(config: ModelConfig, stacks_path, model_path, log_path, settings: TrainSettings, info: dict | None = None,
+          device: str = "cpu"):
+    """Train and write the model file; resumes from `<model>.checkpoint.pt` if one exists.
+    Seeded runs repeat exactly on the CPU; on a GPU, cuDNN's algorithms may differ in the last bits."""
     model_path, log_path = Path(model_path), Path(log_path)
     stacks = read_stacks(stacks_path)
     if settings.loss_weights.get("unsupervised", 0) > 0 and stacks.aif is None:
         raise InputError(f"{stacks_path}: the unsupervised (AiF) loss needs GT all-in-focus images, "
                          f"which this dataset ({stacks.dataset}) does not have")
     torch.manual_seed(settings.seed)
-    model = to_channels_last(build_model(config))  # 1.3x faster training steps on the CPU, same results
+    torch.backends.cudnn.benchmark = device.startswith("cuda")  # fixed crop shapes: pick the fastest kernels once
+    model = to_channels_last(build_model(config)).to(device)  # 1.3x faster training steps on the CPU, same results
     info = {**(info or {}), "dataset": stacks.dataset, "unit": stacks.unit, "source": stacks.source,
             "train_stacks": str(stacks_path), "settings": _plain(asdict(settings)),
             "focus_range": [float(stacks.focus.min()), float(stacks.focus.max())]}
@@ -99,7 +103,7 @@ def train(config: ModelConfig, stacks_path, model_path, log_path, settings: Trai
                          desc=model_path.parent.name, unit="step", mininterval=2):
             for group in optimiser.param_groups:
                 group["lr"] = learning_rate_at(step, settings)
-            batch = sampler.batch(step)
+            batch = _to_device(sampler.batch(step), device)
             outputs = model(batch["stack"], batch["focus"])
             loss, parts = total_loss(outputs, batch, settings.loss_weights)
             if not math.isfinite(loss.item()):
@@ -115,8 +119,8 @@ def train(config: ModelConfig, stacks_path, model_path, log_path, settings: Trai
             if step % settings.checkpoint_every == 0 or step == settings.steps:
                 f.flush()
                 _save_checkpoint(checkpoint, model, optimiser, step)
-    recalibrate_batch_norm(model, sampler, settings.steps, settings.batch_norm_batches)
-    save_model(model_path, model, config, {**info, "steps": settings.steps})
+    recalibrate_batch_norm(model, sampler, settings.steps, settings.batch_norm_batches, device)
+    save_model(model_path, model.cpu(), config, {**info, "steps": settings.steps, "device": device_name(device)})
     checkpoint.unlink(missing_ok=True)
     return model
 
@@ -131,7 +135,11 @@ def learning_rate_at(step: int, settings: TrainSettings) -> float:
     raise InputError(f"training schedule must be 'constant' or 'cosine', not '{settings.schedule}'")
 
 
-def recalibrate_batch_norm(model, sampler: BatchSampler, steps: int, batches: int) -> None:
+def _to_device(batch: dict, device: str) -> dict:
+    return {key: None if value is None else value.to(device, non_blocking=True) for key, value in batch.items()}
+
+
+def recalibrate_batch_norm(model, sampler: BatchSampler, steps: int, batches: int, device: str = "cpu") -> None:
     """Replace batch-norm running statistics by their plain average over `batches` fresh
     training batches of the final weights, and leave the model in eval mode.
 
@@ -146,7 +154,7 @@ def recalibrate_batch_norm(model, sampler: BatchSampler, steps: int, batches: in
         model.train()
         with torch.no_grad():
             for k in range(batches):
-                batch = sampler.batch(steps + 1 + k)
+                batch = _to_device(sampler.batch(steps + 1 + k), device)
                 model(batch["stack"], batch["focus"])
         for norm, momentum in zip(norms, momenta):
             norm.momentum = momentum

@@ -30,6 +30,8 @@ DECODER = [(64, 64, 64), (64, 64, 64), (32, 32, 32), (32, 16, 16)]
 FINAL_CHANNELS = 32
 
 WIDTH_DIVISORS = {"paper": 1, "compact": 4}
+DIRECT_FEATURES = 8  # per-slice channels the direct-regression head reads (attention off)
+DIRECT_HIDDEN = 32
 
 
 def inception_out_channels(branches: tuple[int, ...]) -> int:
@@ -115,6 +117,27 @@ class Decoder(nn.Module):
         return self.scores(self.final_up(x))
 
 
+class DirectRegression(nn.Module):
+    """Depth without attention, for any number of slices: each slice's features and its relative
+    focus go through a shared per-pixel MLP, mean- and max-pooled over the stack, and a second MLP
+    regresses the fraction of the focus range (the paper's head is a conv over a fixed S).
+    A linear read-out of pooled scores cannot pick the sharpest slice's focus; this one can."""
+
+    def __init__(self, features: int = DIRECT_FEATURES, hidden: int = DIRECT_HIDDEN):
+        super().__init__()
+        self.per_slice = nn.Sequential(nn.Conv2d(2 * features + 1, hidden, 1), nn.ReLU(inplace=True))
+        self.pooled = nn.Sequential(nn.Conv2d(2 * hidden, hidden, 1), nn.ReLU(inplace=True), nn.Conv2d(hidden, 1, 1))
+
+    def forward(self, features: torch.Tensor, focus: torch.Tensor) -> torch.Tensor:
+        """(B, S, F, H, W) features and (B, S) focus -> (B, H, W) fraction of the focus range."""
+        b, s, _, h, w = features.shape
+        position = relative_focus(focus).to(features.dtype)[:, :, None, None, None].expand(b, s, 1, h, w)
+        relative = features - features.mean(dim=1, keepdim=True)
+        per_slice = self.per_slice(torch.cat([features, relative, position], dim=2).flatten(0, 1)).unflatten(0, (b, s))
+        pooled = torch.cat([per_slice.mean(dim=1), per_slice.amax(dim=1)], dim=1)
+        return torch.sigmoid(self.pooled(pooled))[:, 0]
+
+
 class AiFDepthNet(nn.Module):
     """forward(stack (B,S,3,H,W) in [0,1], focus (B,S)) -> {"depth", "aif", "attention"}."""
 
@@ -125,15 +148,13 @@ class AiFDepthNet(nn.Module):
         self.attention = attention
         self.depth_normalisation = depth_normalisation
         divisor = WIDTH_DIVISORS[width]
-        heads = 2 if attention and attention_mode == "separate" else 1
+        heads = (2 if attention_mode == "separate" else 1) if attention else DIRECT_FEATURES
         self.encoder = I3DEncoder(self.layers, divisor)
         self.decoder = Decoder(self.layers, self.encoder.out_channels, divisor, heads)
         if conv == "3d":
             self._start_as_per_slice()
         if not attention:
-            # Reads the scores out with each slice's relative focus, so the regression knows which
-            # slice is which for any S (the paper's direct head is a conv over a fixed S).
-            self.regression = nn.Conv2d(2, 1, kernel_size=1)
+            self.regression = DirectRegression()
 
     @torch.no_grad()
     def _start_as_per_slice(self) -> None:
@@ -162,11 +183,7 @@ class AiFDepthNet(nn.Module):
         h, w = stack.shape[-2:]
         scores = self.slice_scores(pad_to_multiple(stack))[..., :h, :w]
         if not self.attention:
-            single = scores[:, :, 0]
-            focus_weighted = single * relative_focus(focus)[..., None, None]
-            pooled = torch.stack([single.mean(dim=1), focus_weighted.mean(dim=1)], dim=1)
-            fraction = torch.sigmoid(self.regression(pooled))[:, 0]
-            return {"depth": focus_from_fraction(fraction, focus), "aif": None, "attention": None}
+            return {"depth": focus_from_fraction(self.regression(scores, focus), focus), "aif": None, "attention": None}
         depth_attention = normalise_attention(scores[:, :, 0], self.depth_normalisation)
         aif_attention = torch.softmax(scores[:, :, -1], dim=1)  # the second head if separate, else the shared one
         return {"depth": expected_focus(depth_attention, focus), "aif": fuse_slices(aif_attention, stack),
