@@ -21,6 +21,27 @@ def cmd_synthesize(args) -> None:
     log.info("wrote synthetic %s to %s", args.dataset, args.out_dir)
 
 
+def cmd_download(args) -> None:
+    from .sources import download
+
+    download(args.dataset, args.name, args.out, args.checksums, mirror=args.mirror)
+    log.info("fetched %s", args.out)
+
+
+def cmd_unpack(args) -> None:
+    from .sources import unpack
+
+    unpack(args.dataset, args.files, args.out)
+    log.info("unpacked %s into %s", args.dataset, args.out)
+
+
+def cmd_link(args) -> None:
+    from .sources import link_manual
+
+    link_manual(args.dataset, args.path, args.out)
+    log.info("linked %s from %s into %s", args.dataset, args.path, args.out)
+
+
 def cmd_refocus(args) -> None:
     from .datasets.hci import read_parameters, read_scene
     from .io.images import to_uint8
@@ -161,6 +182,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"), help="image size in pixels")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_synthesize)
+
+    real_datasets = ["hci", "ddff", "defocusnet", "middlebury", "mobiledepth"]
+    p = sub.add_parser("download", help="fetch one published file of a dataset (resumable, SHA-256 checked)")
+    p.add_argument("dataset", choices=real_datasets)
+    p.add_argument("name", help="published file name, e.g. ddff-dataset-trainval.h5")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--checksums", type=Path, required=True, help="sha256sum-style file; unknown files are recorded")
+    p.add_argument("--mirror", help="URL of a folder holding the published files, instead of their home")
+    p.set_defaults(func=cmd_download)
+
+    p = sub.add_parser("unpack", help="lay downloaded files out as the dataset folder the readers expect")
+    p.add_argument("dataset", choices=real_datasets)
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(func=cmd_unpack)
+
+    p = sub.add_parser("link", help="validate a dataset folder you already have and link it in (no copy)")
+    p.add_argument("dataset", choices=real_datasets)
+    p.add_argument("path", type=Path)
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(func=cmd_link)
 
     p = sub.add_parser("refocus", help="shift-and-add refocus of an HCI-format light-field scene")
     p.add_argument("scene_dir", type=Path)

@@ -1,12 +1,32 @@
 # Config validation and the helpers that turn the config into file lists and CLI arguments.
 
-from snakemake.utils import validate
+from pathlib import Path
+
+import yaml
+from snakemake.utils import update_config, validate
 
 from aifdepth.report.claims import CLAIMS
 from aifdepth.report.layout import FIGURES, TABLES
 from aifdepth.report.seeds import SEED_MARK, split_seed
+from aifdepth.sources import MOBILEDEPTH_SCENES, PUBLISHED
 
 
+def apply_overlay(config):
+    """A config file with `extends: <base>` (a path from the repository root) changes only what it
+    names: it is merged over the base. Snakemake itself replaces config.yaml by a --configfile."""
+    base_name = config.pop("extends", None)
+    if base_name is None:
+        return
+    base_path = Path(workflow.basedir) / base_name
+    if not base_path.is_file():
+        raise ValueError(f"config: extends: {base_name} names no file ({base_path} not found)")
+    merged = yaml.safe_load(base_path.read_text())
+    update_config(merged, dict(config))
+    config.clear()
+    config.update(merged)
+
+
+apply_overlay(config)
 validate(config, "../schemas/config.schema.yaml")
 
 for _dataset in config["stacks"]:
@@ -14,6 +34,16 @@ for _dataset in config["stacks"]:
         raise ValueError(
             f"config.yaml: stacks.{_dataset} is declared but datasets.{_dataset} is not; "
             f"add datasets.{_dataset} (e.g. {{source: synthetic}}) or remove stacks.{_dataset}"
+        )
+
+
+for _dataset, _settings in config["datasets"].items():
+    if _settings["source"] != "synthetic" and _dataset not in PUBLISHED:
+        raise ValueError(f"config.yaml: datasets.{_dataset} exists only as embedded data; set its source to synthetic")
+    if _settings["source"] == "download" and not PUBLISHED[_dataset].files:
+        raise ValueError(
+            f"config.yaml: datasets.{_dataset} cannot be downloaded automatically (its files are handed out at "
+            f"{PUBLISHED[_dataset].page}); fetch and unpack them, then set source: manual and path: <that folder>"
         )
 
 
@@ -38,14 +68,34 @@ for _dataset, _names in config.get("seed_runs", {}).get("variants", {}).items():
             )
 
 
+CHECKSUMS = "workflow/checksums.sha256"  # SHA-256 of every downloaded file, recorded on first use; commit it
+
+
 def dataset_root(dataset):
     return f"resources/{dataset}"
 
 
+def datasets_from(source):
+    """A wildcard pattern matching the datasets of one source (one that matches nothing if none)."""
+    names = [name for name, settings in config["datasets"].items() if settings["source"] == source]
+    return "|".join(names) if names else "(?!)"
+
+
+def downloaded_files(dataset):
+    return [f"resources/downloads/{dataset}/{remote.name}" for remote in PUBLISHED[dataset].files]
+
+
+def mirror_option(dataset):
+    mirror = config["datasets"][dataset].get("mirror")
+    return f"--mirror {mirror}" if mirror else ""
+
+
 def mobiledepth_scenes():
-    """Scene names of the synthetic stand-in (scene00, scene01, ...)."""
-    count = config["datasets"]["mobiledepth"].get("scenes", 3)
-    return [f"scene{i:02d}" for i in range(count)]
+    """Scene names: the synthetic stand-in's (scene00, scene01, ...) or the real captures'."""
+    settings = config["datasets"]["mobiledepth"]
+    if settings["source"] != "synthetic":
+        return list(MOBILEDEPTH_SCENES)
+    return [f"scene{i:02d}" for i in range(settings.get("scenes", 3))]
 
 
 def stack_names(dataset):
@@ -135,7 +185,7 @@ def train_stack_file(dataset, name):
 def train_arguments(dataset, name):
     """CLI options of `aifdepth train` for one variant."""
     entry, settings = variant(dataset, name), train_settings(dataset, name)
-    model = entry["model"]
+    model = {**config.get("model", {}), **entry["model"]}
     args = [f"--architecture {model['architecture']}"]
     for key in ("conv", "width", "attention_mode", "depth_normalisation"):
         if key in model:
@@ -152,6 +202,15 @@ def train_arguments(dataset, name):
     if "indices" in settings:
         args.append("--indices " + " ".join(map(str, settings["indices"])))
     return " ".join(args)
+
+
+RULE_RESOURCES = {"train": {"gpu": 0, "mem_mb": 4000, "runtime": 120},
+                  "evaluate": {"gpu": 0, "mem_mb": 4000, "runtime": 30}}
+
+
+def rule_resource(rule, key):
+    """A rule's resource from `resources:` in the config, else the CPU default."""
+    return config.get("resources", {}).get(rule, {}).get(key, RULE_RESOURCES[rule][key])
 
 
 def model_files():

@@ -1,4 +1,6 @@
-# Stage 1, data: each dataset in its real on-disk layout under resources/{dataset}.
+# Stage 1, data: each dataset in its real on-disk layout under resources/{dataset}, from the
+# source config.yaml names: synthesized (embedded), downloaded and unpacked, or linked from a
+# folder the user already has.
 
 
 rule synthesize:
@@ -8,6 +10,8 @@ rule synthesize:
         "results/logs/synthesize/{dataset}.log",
     benchmark:
         "results/benchmarks/synthesize/{dataset}.tsv"
+    wildcard_constraints:
+        dataset=datasets_from("synthetic"),
     params:
         args=lambda w: synthesize_arguments(w.dataset),
     threads: 1
@@ -15,3 +19,52 @@ rule synthesize:
         "../../envs/aifdepth.yaml"
     shell:
         "aifdepth --threads {threads} synthesize {wildcards.dataset} {output} {params.args} > {log} 2>&1"
+
+
+rule download:
+    output:
+        "resources/downloads/{dataset}/{name}",
+    log:
+        "results/logs/download/{dataset}/{name}.log",
+    wildcard_constraints:
+        dataset=datasets_from("download"),
+    params:
+        mirror=lambda w: mirror_option(w.dataset),
+        checksums=CHECKSUMS,
+    localrule: True  # cluster nodes often have no internet; the login node does the fetching
+    conda:
+        "../../envs/aifdepth.yaml"
+    shell:
+        "aifdepth download {wildcards.dataset} {wildcards.name} --out {output} --checksums {params.checksums}"
+        " {params.mirror} > {log} 2>&1"
+
+
+rule unpack:
+    input:
+        lambda w: downloaded_files(w.dataset),
+    output:
+        directory("resources/{dataset}"),
+    log:
+        "results/logs/unpack/{dataset}.log",
+    wildcard_constraints:
+        dataset=datasets_from("download"),
+    conda:
+        "../../envs/aifdepth.yaml"
+    shell:
+        "aifdepth unpack {wildcards.dataset} {input} --out {output} > {log} 2>&1"
+
+
+rule link:
+    output:
+        directory("resources/{dataset}"),
+    log:
+        "results/logs/link/{dataset}.log",
+    wildcard_constraints:
+        dataset=datasets_from("manual"),
+    params:
+        path=lambda w: config["datasets"][w.dataset]["path"],
+    localrule: True
+    conda:
+        "../../envs/aifdepth.yaml"
+    shell:
+        "aifdepth link {wildcards.dataset} {params.path:q} --out {output} > {log} 2>&1"

@@ -14,8 +14,9 @@ rule evaluate:
         "results/benchmarks/evaluate/{dataset}/{variant}/{testset}.tsv"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        gpu=rule_resource("evaluate", "gpu"),
+        mem_mb=rule_resource("evaluate", "mem_mb"),
+        runtime=rule_resource("evaluate", "runtime"),
     conda:
         "../../envs/aifdepth.yaml"
     shell:

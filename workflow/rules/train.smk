@@ -15,8 +15,9 @@ rule train:
         args=lambda w: train_arguments(w.dataset, w.variant),
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=120,
+        gpu=rule_resource("train", "gpu"),
+        mem_mb=rule_resource("train", "mem_mb"),
+        runtime=rule_resource("train", "runtime"),
     conda:
         "../../envs/aifdepth.yaml"
     shell:

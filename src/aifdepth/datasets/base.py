@@ -56,6 +56,21 @@ class Dataset(ABC):
         for name in self.names(split):
             yield self.load(split, name)
 
+    def sample_files(self, split: str, name: str) -> list[Path]:
+        """Files one sample needs; checked by `check_layout` without reading them."""
+        return []
+
+    def check_layout(self) -> None:
+        """Validate a folder the user points at, before any long job reads it: every split has
+        samples and every sample its files. Raises one InputError listing what is missing."""
+        missing = [path for split in self.splits for name in self.names(split)
+                   for path in self.sample_files(split, name) if not path.is_file()]
+        if missing:
+            shown = ", ".join(str(p.relative_to(self.root)) for p in missing[:8])
+            more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+            raise InputError(f"{self.root}: not a complete {self.name} folder; missing {len(missing)} file(s): "
+                             f"{shown}{more}")
+
 
 def nan_outside(depth: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """GT depth as float32 with NaN wherever it is unknown."""

@@ -47,6 +47,10 @@ class DefocusNet(Dataset):
         chosen = indices[:n_train] if split == "train" else indices[n_train:]
         return [f"{i:06d}" for i in chosen]
 
+    def sample_files(self, split, name):
+        folder, index = self.root / FOLDER, int(name)
+        return [folder / depth_filename(index)] + [folder / slice_filename(index, k) for k in range(len(FOCUS_DISTANCES))]
+
     def load(self, split, name):
         folder = self.root / FOLDER
         index = int(name)

@@ -121,3 +121,8 @@ class HCI(Dataset):
 
     def load(self, split, name):
         return read_scene(self._scene_dirs()[name])
+
+    def sample_files(self, split, name):
+        scene_dir = self._scene_dirs()[name]
+        views = [scene_dir / view_filename(u, v) for u in range(GRID) for v in range(GRID)]
+        return [scene_dir / "parameters.cfg", scene_dir / "gt_disp_lowres.pfm", *views]

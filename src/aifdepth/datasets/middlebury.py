@@ -65,6 +65,10 @@ class Middlebury(Dataset):
             raise InputError(f"{folder}: no '<scene>/im0.png' found; extract MiddEval3-data-Q.zip and MiddEval3-GT0-Q.zip here")
         return names
 
+    def sample_files(self, split, name):
+        scene_dir = self.root / FOLDER / name
+        return [scene_dir / "im0.png", scene_dir / "disp0GT.pfm", scene_dir / "calib.txt"]
+
     def load(self, split, name):
         scene_dir = self.root / FOLDER / name
         calib = read_calib(scene_dir / "calib.txt")

@@ -72,6 +72,10 @@ class MobileDepth(Dataset):
             raise InputError(f"{self.root}: no scenes under Aligned/Figure*/; extract the Mobile Depth archives here")
         return names
 
+    def sample_files(self, split, name):
+        frames = sorted(self._frame_dir(name).glob("a*.jpg"))
+        return [self.root / "calibration" / name / "calibrated.txt", *frames[:1]]
+
     def load(self, split, name):
         frame_dir = self._frame_dir(name)
         paths = sorted(frame_dir.glob("a*.jpg"), key=lambda p: int(re.sub(r"\D", "", p.stem) or 0))
