@@ -114,6 +114,17 @@ def test_claims_follow_the_numbers_in_the_tables(evaluations, tmp_path):
     assert "| C1 |" in out.read_text() and "**does not hold**" in out.read_text()
 
 
+def test_numbers_from_real_data_say_so(evaluations, tmp_path):
+    """Evaluations of real stacks: the table caption and the claims report name the real data."""
+    for path in (evaluations / "hci").rglob("*.json"):
+        result = json.loads(path.read_text())
+        path.write_text(json.dumps({**result, "source": "real"}))
+    write_all_tables(evaluations, tmp_path)
+    assert "the real hci data" in (tmp_path / "table3.tex").read_text()
+    write_claims(tmp_path, [], tmp_path / "claims.md")
+    assert "| table3 (real) |" in (tmp_path / "claims.md").read_text()
+
+
 def test_a_missing_evaluation_names_the_file(tmp_path):
     with pytest.raises(ValueError, match=r"idx13579/val_10_i13579.json: evaluation missing"):
         write_table("table1", tmp_path, tmp_path / "t.tex", tmp_path / "t.csv")
