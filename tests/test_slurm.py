@@ -2,6 +2,7 @@
 tables as a local run, a failing job reported with its log, every daemon stopped afterwards."""
 
 import re
+import subprocess
 
 import pandas as pd
 import pytest
@@ -36,6 +37,7 @@ def ddff_config(path, **broken_variant):
                        "loss": {"supervised": 1.0}, "test": ["val"]},
         "classical": {"model": {"architecture": "classical"}, "train": {"stacks": "val"}, "test": ["val"]},
         **broken_variant}}
+    config["resources"] = {"train": {"gpu": 1}, "evaluate": {"gpu": 1}}  # scheduled on the fake GPU
     config.pop("seed_runs", None)
     path.write_text(yaml.safe_dump(config))
     return path
@@ -53,6 +55,10 @@ def test_cluster_run_gives_the_tables_of_a_local_run(cluster, tmp_path):
     submitted = re.findall(r"has been submitted with SLURM jobid \d+ \(log: .*/rule_(\w+?)/", result.stderr)
     assert sorted(submitted) == ["evaluate"] * 3 + ["render_stack", "synthesize"] + ["train"] * 3
     assert "localrule table:" in result.stderr  # seconds of work stay on the submitting node
+    run_id = re.search(r"SLURM run ID: (\S+)", result.stderr).group(1)
+    jobs = subprocess.run(["scontrol", "-o", "show", "job"], capture_output=True, text=True, check=True).stdout
+    trainings = [line for line in jobs.splitlines() if f"JobName={run_id}" in line and "Comment=rule_train" in line]
+    assert len(trainings) == 3 and all("TresPerJob=gres:gpu:1" in line for line in trainings)
     pd.testing.assert_frame_equal(pd.read_csv(remote / TABLE).drop(columns="Secs."),
                                   pd.read_csv(local / TABLE).drop(columns="Secs."))
 
