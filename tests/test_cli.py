@@ -1,8 +1,10 @@
 """The `aifdepth` command as a user runs it: outputs on success, a named problem and no
 output on bad input."""
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -115,3 +117,44 @@ def test_stacks_index_list_outside_stack(hci_root, tmp_path, capsys):
     assert main(["stacks", "hci", str(hci_root), "--split", "val", "--slices", "5", "--focus-range", "-2.5", "2.5",
                  "--indices", "1", "6", "--source", "synthetic", "--out", str(out)]) == 2
     assert "slice indices [6] are outside 1..5" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.fixture(scope="module")
+def mobile_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mobile") / "mobiledepth"
+    synthesize("mobiledepth", root, scenes=1, size=(180, 240), seed=6)
+    return root
+
+
+def test_align_command_undoes_the_recorded_breathing_and_motion(mobile_root, tmp_path):
+    from aifdepth.align import corner_error
+
+    frames = sorted((mobile_root / "Photos" / "scene00").glob("a*.jpg"))
+    assert main(["align", *map(str, frames), "--out", str(tmp_path)]) == 0
+    record = json.loads((tmp_path / "transforms.json").read_text())
+    assert [s["output"] for s in record["slices"]] == [str(tmp_path / f"{k:02d}_{f.stem}.png")
+                                                       for k, f in enumerate(frames)]
+    assert all(Path(s["output"]).is_file() for s in record["slices"]) and not record["warnings"]
+    truth = json.loads((mobile_root / "synthetic_truth" / "scene00.json").read_text())["transforms"]
+    for estimated, true in zip(record["slices"], truth):
+        true_matrix = np.vstack([np.array(true["matrix"]), [0, 0, 1]])
+        assert corner_error(np.array(estimated["transform"]), true_matrix, (180, 240)) < 0.5
+
+
+def test_predict_reads_calibrated_txt_and_aligns(mobile_root, tmp_path):
+    """Mobile Depth's calibrated.txt ends with the focal length: one line more than frames."""
+    model = tmp_path / "classical.pt"
+    stacks = tmp_path / "stacks.h5"
+    assert main(["stacks", "mobiledepth", str(mobile_root), "--split", "test", "--out", str(stacks),
+                 "--source", "synthetic", "--frames", "unaligned"]) == 0
+    assert main(["train", str(stacks), "--architecture", "classical", "--out", str(model),
+                 "--log", str(tmp_path / "log.csv")]) == 0
+    frames = sorted((mobile_root / "Photos" / "scene00").glob("a*.jpg"))
+    calibrated = tmp_path / "calibrated.txt"
+    focus = (mobile_root / "calibration" / "scene00" / "calibrated.txt").read_text()
+    calibrated.write_text(focus + "4.5 0\n")  # the focal length line of the real files
+    out = tmp_path / "pred"
+    assert main(["predict", *map(str, frames), "--focus-file", str(calibrated), "--align",
+                 "affine", "--model", str(model), "--out", str(out)]) == 0
+    assert (out / "depth.pfm").is_file() and (out / "depth.png").is_file()
+    assert len(json.loads((out / "transforms.json").read_text())["transforms"]) == len(frames)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from aifdepth.errors import InputError
 from aifdepth.report.claims import CLAIMS, write_claims
 from aifdepth.report.figures import write_figure
 from aifdepth.report.layout import FIGURES, TABLES
@@ -153,7 +154,33 @@ def test_figure_is_a_valid_image(tmp_path):
     write_figure("figure9", tmp_path / "eval", tmp_path / "stacks", tmp_path / "f.pdf", tmp_path / "f.png")
     assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "f.pdf").read_bytes()[:5] == b"%PDF-"
-    assert set(FIGURES) == {"figure1", "figure2", "figure3", "figure4", "figure6", "figure7", "figure9"}
+    assert set(FIGURES) == {f"figure{n}" for n in range(1, 11)}
+
+
+def test_mobile_depth_figure_has_one_row_per_scene(tmp_path):
+    """Mobile Depth keeps one stack file per scene: figure 10 takes a row from each scene's files."""
+    from aifdepth.report.figures import Sources, figure_rows
+
+    rng = np.random.default_rng(1)
+    for scene in ("s0", "s1"):
+        for frames in ("aligned", "unaligned", "realigned"):
+            write_stacks(tmp_path / "stacks" / "mobiledepth" / f"{scene}_{frames}.h5", FocalStacks(
+                stack=rng.integers(0, 256, (1, 3, 24, 32, 3), dtype=np.uint8),
+                focus=np.float32([[0.2, 0.5, 0.8]]), depth=np.full((1, 24, 32), np.nan, np.float32), aif=None,
+                names=[scene], dataset="mobiledepth", unit="disparity", source="real", params={}))
+            path = tmp_path / "eval" / "mobiledepth" / "sup" / f"{scene}_{frames}.h5"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with h5py.File(path, "w") as f:
+                f["depth"] = rng.uniform(0.2, 0.8, (1, 24, 32)).astype(np.float32)
+    sources = Sources(tmp_path / "eval", tmp_path / "stacks")
+    rows = figure_rows(FIGURES["figure10"], sources, ["s0", "s1"])
+    assert [label for label, _, _ in rows] == ["s0", "s1"]
+    assert [p.cell.testset for p in rows[1][1]] == ["s1_unaligned", "s1_unaligned", "s1_realigned", "s1_aligned"]
+    write_figure("figure10", tmp_path / "eval", tmp_path / "stacks", tmp_path / "f.pdf", tmp_path / "f.png",
+                 scenes=["s0", "s1"])
+    assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(InputError, match="--scenes"):
+        write_figure("figure10", tmp_path / "eval", tmp_path / "stacks", tmp_path / "g.pdf", tmp_path / "g.png")
 
 
 def test_seed_report_gives_the_spread_and_a_verdict_per_seed(tmp_path):

@@ -42,6 +42,30 @@ def cmd_link(args) -> None:
     log.info("linked %s from %s into %s", args.dataset, args.path, args.out)
 
 
+def cmd_align(args) -> None:
+    import json
+
+    from .align import align_stack
+    from .io.atomic import atomic_path
+    from .io.images import read_rgb, write_rgb
+
+    images = [read_rgb(path) for path in args.images]
+    alignment = align_stack(images, reference=args.reference, motion=args.motion)
+    args.out.mkdir(parents=True, exist_ok=True)
+    outputs = [args.out / f"{k:02d}_{path.stem}.png" for k, path in enumerate(args.images)]
+    for path, image in zip(outputs, alignment.images):
+        write_rgb(path, image)
+    record = {"reference": args.reference, "motion": args.motion,
+              "note": "each matrix maps reference-slice pixels to the input slice's pixels",
+              "slices": [{"input": str(path), "output": str(out), "transform": transform.tolist()}
+                         for path, out, transform in zip(args.images, outputs, alignment.transforms)],
+              "warnings": alignment.warnings}
+    with atomic_path(args.out / "transforms.json") as tmp:
+        tmp.write_text(json.dumps(record, indent=1))
+    log.info("aligned %d slices to slice %d into %s (%d warning(s))", len(images), args.reference, args.out,
+             len(alignment.warnings))
+
+
 def cmd_refocus(args) -> None:
     from .datasets.hci import read_parameters, read_scene
     from .io.images import to_uint8
@@ -94,7 +118,7 @@ def cmd_stacks(args) -> None:
     aperture = None if args.aperture is None else (args.aperture[0] if len(args.aperture) == 1 else args.aperture)
     stacks = build_stacks(dataset, args.split, source=args.source, focus_range=args.focus_range,
                           slices=args.slices, indices=args.indices, random_count=args.random_count,
-                          aperture=aperture, seed=args.seed, names=args.names)
+                          aperture=aperture, seed=args.seed, names=args.names, align=args.align)
     write_stacks(args.out, stacks)
     log.info("wrote %d %s/%s stacks of %d slices to %s", len(stacks), args.dataset, args.split,
              stacks.stack.shape[1], args.out)
@@ -139,7 +163,7 @@ def cmd_table(args) -> None:
 def cmd_figure(args) -> None:
     from .report.figures import write_figure
 
-    write_figure(args.name, args.evaluations, args.stacks, args.pdf, args.png)
+    write_figure(args.name, args.evaluations, args.stacks, args.pdf, args.png, scenes=args.scenes)
     log.info("wrote %s and %s", args.pdf, args.png)
 
 
@@ -165,7 +189,8 @@ def cmd_predict(args) -> None:
     if args.stack is not None:
         predict_stack_file(args.model, args.stack, args.out, device=args.device)
     else:
-        predict_images(args.model, args.images, args.focus or [], args.out, device=args.device)
+        predict_images(args.model, args.images, args.focus or [], args.out, device=args.device,
+                       focus_file=args.focus_file, align=args.align)
     log.info("wrote predictions to %s", args.out)
 
 
@@ -204,6 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(func=cmd_link)
 
+    p = sub.add_parser("align", help="align the slices of a focal stack to one of them (breathing, camera motion)")
+    p.add_argument("images", nargs="+", type=Path, help="the slices, in stack order")
+    p.add_argument("--out", type=Path, required=True, help="folder for the aligned slices and transforms.json")
+    p.add_argument("--reference", type=int, default=0, help="0-based index of the slice the others are aligned to")
+    p.add_argument("--motion", choices=["affine", "homography"], default="affine")
+    p.set_defaults(func=cmd_align)
+
     p = sub.add_parser("refocus", help="shift-and-add refocus of an HCI-format light-field scene")
     p.add_argument("scene_dir", type=Path)
     p.add_argument("--disparities", type=float, nargs="*", required=True)
@@ -234,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--frames", choices=["aligned", "unaligned"], help="mobiledepth frame set")
     p.add_argument("--names", nargs="+", help="only these samples (e.g. one mobiledepth scene)")
+    p.add_argument("--align", choices=["affine", "homography"],
+                   help="register each shipped stack's slices to its first (focus breathing, camera motion)")
     p.set_defaults(func=cmd_stacks)
 
     p = sub.add_parser("train", help="train one model variant on a stack file")
@@ -277,6 +311,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("--stack", type=Path, help="a unified stack file instead of images")
     p.add_argument("--focus", type=float, nargs="+", help="focus position of each image, in the model's unit")
+    p.add_argument("--focus-file", type=Path,
+                   help="focus positions, one per line in the first column (e.g. Mobile Depth's calibrated.txt)")
+    p.add_argument("--align", choices=["affine", "homography"],
+                   help="align the images to the first before predicting (focus breathing, camera motion)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.set_defaults(func=cmd_predict)
@@ -289,11 +327,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_table)
 
     p = sub.add_parser("figure", help="one of the paper's figures as PDF and PNG, from saved predictions")
-    p.add_argument("name", help="figure1, figure2, figure3, figure4, figure6, figure7 or figure9")
+    p.add_argument("name", help="figure1 .. figure10")
     p.add_argument("--evaluations", type=Path, default=Path("results/eval"), help="folder of the predictions")
     p.add_argument("--stacks", type=Path, default=Path("results/stacks"), help="folder of the stack files")
     p.add_argument("--pdf", type=Path, required=True)
     p.add_argument("--png", type=Path, required=True)
+    p.add_argument("--scenes", nargs="+", help="Mobile Depth figures: the scenes to show, one row each")
     p.set_defaults(func=cmd_figure)
 
     p = sub.add_parser("claims", help="the claims report: verdicts computed from the tables")

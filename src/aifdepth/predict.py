@@ -1,11 +1,14 @@
 """Depth (and AiF) of a user's own focal stack with a trained model file."""
 
+import json
 import logging
 from pathlib import Path
 
 import numpy as np
 from matplotlib import colormaps
 
+from .align import align_stack
+from .datasets.mobiledepth import focal_depths_for
 from .devices import pick_device
 from .errors import InputError
 from .evaluate import predict_sample
@@ -34,15 +37,29 @@ def write_prediction(out_dir: Path, outputs: dict, unit: str, focus_range) -> No
         write_rgb(out_dir / "aif.png", to_uint8(outputs["aif"]))
 
 
-def predict_images(model_path, images, focus, out_dir, device=None) -> None:
-    """Images in stack order with one focus position each, in the model's focus unit."""
+def predict_images(model_path, images, focus, out_dir, device=None, focus_file=None, align=None) -> None:
+    """Images in stack order with one focus position each, in the model's focus unit: given as
+    values, or as a file with one per line in its first column (Mobile Depth's calibrated.txt).
+    `align` ("affine" or "homography") first registers the slices to the first one."""
+    if focus_file is not None:
+        if focus:
+            raise InputError("give the focus positions either with --focus or with --focus-file, not both")
+        focus = focal_depths_for(focus_file, len(images))
     focus = focus_positions(focus, "--focus")
     if len(images) != len(focus):
         raise InputError(f"{len(images)} images but {len(focus)} focus positions; give one --focus value per image")
     if len(images) < 2:
         raise InputError("a focal stack needs at least 2 images")
     first = read_rgb(images[0])
-    stack = np.stack([first] + [read_rgb(p, expected_shape=first.shape[:2]) for p in images[1:]])
+    slices = [first] + [read_rgb(p, expected_shape=first.shape[:2]) for p in images[1:]]
+    if align is not None:
+        alignment = align_stack(slices, reference=0, motion=align)
+        slices = alignment.images
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        (Path(out_dir) / "transforms.json").write_text(json.dumps(
+            {"motion": align, "transforms": [t.tolist() for t in alignment.transforms],
+             "warnings": alignment.warnings}, indent=1))
+    stack = np.stack(slices)
     device = pick_device(device)
     model, _, info = load_model(model_path, device)
     outputs, _, _ = predict_sample(model, stack, focus.astype(np.float32), device)

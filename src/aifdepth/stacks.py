@@ -4,6 +4,7 @@ images, or take the stacks a dataset ships; then apply the stack layout."""
 import numpy as np
 from tqdm import tqdm
 
+from .align import align_stack
 from .datasets import Dataset
 from .errors import InputError
 from .io.images import to_uint8
@@ -33,13 +34,17 @@ def build_stacks(
     aperture=None,
     seed: int = 0,
     names: list[str] | None = None,
+    align: str | None = None,
 ) -> FocalStacks:
     """Stacks of one split. Rendered datasets need `focus_range` and `slices` (and
-    `aperture` for RGB-D); `indices` (1-based) or `random_count` then pick slices."""
+    `aperture` for RGB-D); `indices` (1-based) or `random_count` then pick slices.
+    `align` ("affine" or "homography") registers every slice of a shipped stack to its first
+    (focus breathing, camera motion) before anything else."""
     names = names or dataset.names(split)
     rng = np.random.default_rng(seed)
     apertures = sample_apertures(aperture, len(names), seed) if aperture is not None else None
     stacks, focus, depth, aif = [], [], [], []
+    alignments = {}
     for i, name in enumerate(tqdm(names, desc=f"{dataset.name}/{split}", unit="stack", leave=False)):
         sample = dataset.load(split, name)
         if sample.stack is not None:
@@ -47,6 +52,11 @@ def build_stacks(
                 raise InputError(f"{dataset.name}: sample {name} ships {len(sample.focus)} slices, the layout asks for "
                                  f"{slices}; drop 'slices' or use 'indices' to pick a subset")
             stack, positions = sample.stack, np.asarray(sample.focus, np.float64)
+            if align is not None:
+                alignment = align_stack(list(stack), reference=0, motion=align)
+                stack = np.stack(alignment.images)
+                alignments[name] = {"transforms": [t.tolist() for t in alignment.transforms],
+                                    "warnings": alignment.warnings}
         else:
             if focus_range is None or slices is None:
                 raise InputError(f"{dataset.name}: rendered stacks need 'focus_range' and 'slices' in the layout")
@@ -72,7 +82,8 @@ def build_stacks(
                          "write them to separate stack files (one per sample)")
     params = {"split": split, "focus_range": focus_range, "slices": slices,
               "indices": None if indices is None else list(indices), "random_count": random_count,
-              "aperture": aperture, "seed": seed, "root": str(dataset.root)}
+              "aperture": aperture, "seed": seed, "root": str(dataset.root), "align": align,
+              **({"alignments": alignments} if alignments else {})}
     return FocalStacks(
         stack=np.stack(stacks),
         focus=np.stack(focus).astype(np.float32),

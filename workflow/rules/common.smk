@@ -49,9 +49,16 @@ for _dataset, _settings in config["datasets"].items():
 
 for _dataset, _variants in config["variants"].items():
     for _name, _variant in _variants.items():
-        _train = _variant["train"]
-        _source = _train.get("dataset", _dataset)
-        for _where, _stack in [(_source, _train["stacks"])] + [(_dataset, t) for t in _variant["test"]]:
+        _used = [(_dataset, t) for t in _variant["test"]]
+        if "model_from" in _variant:
+            _from_dataset, _from_name = _variant["model_from"].split("/")
+            if _from_name not in config["variants"].get(_from_dataset, {}):
+                raise ValueError(f"config.yaml: variants.{_dataset}.{_name}.model_from names "
+                                 f"{_variant['model_from']}, which is not a variant")
+        else:
+            _train = _variant["train"]
+            _used.append((_train.get("dataset", _dataset), _train["stacks"]))
+        for _where, _stack in _used:
             if _stack not in config["stacks"].get(_where, {}):
                 raise ValueError(
                     f"config.yaml: variants.{_dataset}.{_name} uses stacks.{_where}.{_stack}, which is not declared; "
@@ -138,6 +145,8 @@ def stack_arguments(dataset, name):
         args.append("--aperture " + " ".join(map(str, aperture if isinstance(aperture, list) else [aperture])))
     if "frames" in layout:
         args.append(f"--frames {layout['frames']}")
+    if "align" in layout:
+        args.append(f"--align {layout['align']}")
     if scene is not None:
         args.append(f"--names {scene}")
     return " ".join(args)
@@ -213,17 +222,29 @@ def rule_resource(rule, key):
     return config.get("resources", {}).get(rule, {}).get(key, RULE_RESOURCES[rule][key])
 
 
+def model_file(dataset, name):
+    """The model a variant evaluates: its own, or that of the variant its `model_from` names."""
+    base, _ = split_seed(name)
+    source = config["variants"][dataset][base].get("model_from")
+    return f"results/models/{source if source else f'{dataset}/{name}'}/model.pt"
+
+
 def model_files():
-    return [f"results/models/{d}/{v}/model.pt" for d, variants in config["variants"].items() for v in variants]
+    return [f"results/models/{d}/{v}/model.pt" for d, variants in config["variants"].items()
+            for v, entry in variants.items() if "model_from" not in entry]
+
+
+def test_stack_names(dataset, name):
+    """A variant's test stacks as stack file names (mobiledepth: one per scene)."""
+    tests = config["variants"][dataset][name]["test"]
+    if dataset == "mobiledepth":
+        return [f"{scene}_{test}" for test in tests for scene in mobiledepth_scenes()]
+    return list(tests)
 
 
 def evaluation_files():
-    return [
-        f"results/eval/{d}/{v}/{t}.json"
-        for d, variants in config["variants"].items()
-        for v, entry in variants.items()
-        for t in entry["test"]
-    ]
+    return [f"results/eval/{d}/{v}/{t}.json" for d, variants in config["variants"].items()
+            for v in variants for t in test_stack_names(d, v)]
 
 
 wildcard_constraints:
@@ -234,9 +255,22 @@ def table_evaluations(name):
     return sorted({cell.evaluation() for cell in TABLES[name].cells()})
 
 
+def figure_scenes(name):
+    """The scenes a per-scene figure (Mobile Depth) shows, one row each."""
+    figure = FIGURES[name]
+    return mobiledepth_scenes()[: figure.samples] if figure.per_scene else []
+
+
 def figure_inputs(name):
     panels = FIGURES[name].panels
+    if FIGURES[name].per_scene:
+        panels = [panel.for_scene(scene) for scene in figure_scenes(name) for panel in panels]
     return sorted({p.cell.predictions() for p in panels} | {p.cell.stacks() for p in panels})
+
+
+def figure_scene_option(name):
+    scenes = figure_scenes(name)
+    return "--scenes " + " ".join(scenes) if scenes else ""
 
 
 def claims_tables():

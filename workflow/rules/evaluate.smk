@@ -3,7 +3,7 @@
 
 rule evaluate:
     input:
-        model="results/models/{dataset}/{variant}/model.pt",
+        model=lambda w: model_file(w.dataset, w.variant),
         stacks="results/stacks/{dataset}/{testset}.h5",
     output:
         metrics="results/eval/{dataset}/{variant}/{testset}.json",

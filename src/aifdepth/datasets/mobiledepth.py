@@ -41,6 +41,17 @@ def read_focal_depths(path) -> np.ndarray:
     return np.asarray(values)
 
 
+def focal_depths_for(path, frames: int) -> np.ndarray:
+    """The focal depth of each of `frames` frames. Mobile Depth's calibrated.txt ends with one
+    line more than there are frames (the lens' focal length), which is dropped."""
+    values = read_focal_depths(path)
+    if len(values) == frames + 1:
+        values = values[:-1]
+    if len(values) != frames:
+        raise InputError(f"{path}: {len(values)} focal depths for {frames} frames; one line per frame is expected")
+    return values
+
+
 def read_truth(root, scene: str) -> dict | None:
     """Known breathing and motion of a synthetic stack, or None for real captures."""
     path = Path(root) / "synthetic_truth" / f"{scene}.json"
@@ -79,9 +90,7 @@ class MobileDepth(Dataset):
     def load(self, split, name):
         frame_dir = self._frame_dir(name)
         paths = sorted(frame_dir.glob("a*.jpg"), key=lambda p: int(re.sub(r"\D", "", p.stem) or 0))
-        focus = read_focal_depths(self.root / "calibration" / name / "calibrated.txt")
-        if len(paths) != len(focus):
-            raise InputError(f"{frame_dir}: {len(paths)} frames but calibrated.txt lists {len(focus)} focal depths")
+        focus = focal_depths_for(self.root / "calibration" / name / "calibrated.txt", len(paths))
         first = read_rgb(paths[0])
         stack = np.stack([first] + [read_rgb(p, expected_shape=first.shape[:2]) for p in paths[1:]])
         truth = self.root / "synthetic_truth"

@@ -73,9 +73,21 @@ def _range(values: list[np.ndarray]) -> tuple[float, float]:
     return (float(np.percentile(finite, 1)), float(np.percentile(finite, 99))) if finite.size else (0.0, 1.0)
 
 
-def draw(figure: Figure, sources: Sources):
-    samples = min(figure.samples, len(sources.stacks(figure.panels[0]).names))
-    images = [[sources.image(panel, i) for panel in figure.panels] for i in range(samples)]
+def figure_rows(figure: Figure, sources: Sources, scenes=None) -> list[tuple[str, list[Panel], int]]:
+    """(label, panels, sample) per row: the first samples of one stack file, or, for datasets
+    stored one file per scene (test stacks named with `{scene}`), the first sample of each scene."""
+    if figure.per_scene:
+        if not scenes:
+            raise InputError(f"{figure.title}: name the scenes to show (`aifdepth figure ... --scenes S1 S2`)")
+        return [(scene, [panel.for_scene(scene) for panel in figure.panels], 0) for scene in scenes[:figure.samples]]
+    names = sources.stacks(figure.panels[0]).names
+    return [(names[i], list(figure.panels), i) for i in range(min(figure.samples, len(names)))]
+
+
+def draw(figure: Figure, sources: Sources, scenes=None):
+    rows = figure_rows(figure, sources, scenes)
+    samples = len(rows)
+    images = [[sources.image(panel, sample) for panel in panels] for _, panels, sample in rows]
     depth_columns = [j for j, p in enumerate(figure.panels) if p.kind in ("depth", "depth_gt")]
     error_columns = [j for j, p in enumerate(figure.panels) if p.kind == "aif_error"]
     depth_range = _range([row[j] for row in images for j in depth_columns]) if depth_columns else None
@@ -100,8 +112,8 @@ def draw(figure: Figure, sources: Sources):
             axis.set_yticks([])
             if i == 0:
                 axis.set_title(panel.title, fontsize=9)
-        axes[i, 0].set_ylabel(sources.stacks(figure.panels[0]).names[i], fontsize=8)
-    unit = sources.stacks(figure.panels[0]).unit
+        axes[i, 0].set_ylabel(rows[i][0], fontsize=8)
+    unit = sources.stacks(rows[0][1][0]).unit
     if "depth" in mappables:
         fig.colorbar(mappables["depth"], ax=axes[:, depth_columns].ravel().tolist(), shrink=0.8, label=unit)
     if "error" in mappables:
@@ -111,10 +123,10 @@ def draw(figure: Figure, sources: Sources):
     return fig
 
 
-def write_figure(name: str, eval_root, stacks_root, pdf_path, png_path) -> None:
+def write_figure(name: str, eval_root, stacks_root, pdf_path, png_path, scenes=None) -> None:
     if name not in FIGURES:
         raise InputError(f"unknown figure {name!r}; figures: {', '.join(FIGURES)}")
-    fig = draw(FIGURES[name], Sources(eval_root, stacks_root))
+    fig = draw(FIGURES[name], Sources(eval_root, stacks_root), scenes)
     for path, kind in ((pdf_path, "pdf"), (png_path, "png")):
         with atomic_path(Path(path)) as tmp:
             fig.savefig(tmp, format=kind, dpi=150)

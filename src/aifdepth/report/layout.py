@@ -2,7 +2,7 @@
 figure shows. Cells name (dataset, variant, test stack) of `variants:` in config.yaml, so
 the DAG asks for exactly the evaluations a table needs."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # metric key of the evaluation JSON -> (column header, True when lower is better)
 METRICS = {
@@ -27,6 +27,9 @@ class Cell:
 
     def stacks(self, root="results/stacks") -> str:
         return f"{root}/{self.dataset}/{self.testset}.h5"
+
+    def for_scene(self, scene: str) -> "Cell":
+        return replace(self, testset=self.testset.format(scene=scene))
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,9 @@ class Panel:
     kind: str
     cell: Cell
 
+    def for_scene(self, scene: str) -> "Panel":
+        return replace(self, cell=self.cell.for_scene(scene))
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -109,11 +115,20 @@ class Figure:
     panels: tuple[Panel, ...]
     samples: int = 2
 
+    @property
+    def per_scene(self) -> bool:
+        """Test stacks named with `{scene}`: one stack file per scene (Mobile Depth), one row each."""
+        return "{scene}" in self.panels[0].cell.testset
+
 
 def _comparison(dataset: str, testset: str, methods: tuple[tuple[str, str], ...]) -> tuple[Panel, ...]:
     first = Cell(dataset, methods[0][1], testset)
     return (Panel("Input (middle slice)", "input", first), Panel("Ground truth", "depth_gt", first),
             *(Panel(title, "depth", Cell(dataset, variant, testset)) for title, variant in methods))
+
+
+def _mobile(variant: str, frames: str) -> Cell:
+    return Cell("mobiledepth", variant, "{scene}_" + frames)
 
 
 FIGURES = {
@@ -134,6 +149,20 @@ FIGURES = {
         "ddff", "val", (("Ours", "ours"), ("DefocusNet", "defocusnet"), ("Classical", "classical")))),
     "figure4": Figure("DefocusNet dataset", _comparison(
         "defocusnet", "test", (("Ours", "ours"), ("DefocusNet", "defocusnet"), ("Classical", "classical")))),
+    "figure5": Figure("Mobile Depth", (
+        Panel("Input (middle slice)", "input", _mobile("sup", "aligned")),
+        Panel("Ours (supervised)", "depth", _mobile("sup", "aligned")),
+        Panel("Ours (AiF)", "depth", _mobile("unsup", "aligned")),
+        Panel("Classical", "depth", _mobile("classical", "aligned")))),
+    "figure8": Figure("All-in-focus reconstruction (Mobile Depth)", (
+        Panel("Input (middle slice)", "input", _mobile("sup", "aligned")),
+        Panel("Depth-supervised AiF", "aif", _mobile("sup", "aligned")),
+        Panel("AiF-supervised AiF", "aif", _mobile("unsup", "aligned")))),
+    "figure10": Figure("Depth without and with alignment (Mobile Depth)", (
+        Panel("As captured (middle slice)", "input", _mobile("sup", "unaligned")),
+        Panel("Depth, as captured", "depth", _mobile("sup", "unaligned")),
+        Panel("Depth, aligned by us", "depth", _mobile("sup", "realigned")),
+        Panel("Depth, aligned frames", "depth", _mobile("sup", "aligned")))),
     "figure6": Figure("Middlebury", _comparison(
         "middlebury", "test_15", (("Ours (supervised)", "sup"), ("Ours (AiF)", "unsup"), ("Classical", "classical")))),
     "figure7": Figure("All-in-focus reconstruction (4D Light Field)", (
