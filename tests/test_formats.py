@@ -205,6 +205,8 @@ def test_mobiledepth_layout(tmp_path):
     sample = dataset.load("test", "keyboard")
     np.testing.assert_array_equal(sample.focus, [0.5, 0.25, 0.125])
     assert sample.stack.shape == (3, 8, 8, 3) and np.isnan(sample.depth).all()
+    (tmp_path / "calibration" / "keyboard" / "calibrated.txt").write_text("0.5 1 2\n0.25 1 2\n0.125 1 2\n4.2 1\n")
+    np.testing.assert_array_equal(dataset.load("test", "keyboard").focus, [0.5, 0.25, 0.125])  # + focal length line
     (tmp_path / "calibration" / "keyboard" / "calibrated.txt").write_text("0.5\n0.25\n")
-    with pytest.raises(InputError, match="3 frames but calibrated.txt lists 2"):
+    with pytest.raises(InputError, match="2 focal depths for 3 frames"):
         dataset.load("test", "keyboard")
