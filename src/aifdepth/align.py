@@ -42,6 +42,10 @@ class Alignment:
     transforms: list[np.ndarray]  # 3x3 float64, reference pixel -> slice pixel; identity for the reference
     warnings: list[str]  # one per slice that could not be aligned (it is then left as is)
 
+    def record(self) -> dict:
+        """Transforms and warnings as plain JSON values, for the files that keep them."""
+        return {"transforms": [transform.tolist() for transform in self.transforms], "warnings": self.warnings}
+
 
 class AlignmentFailure(Exception):
     """Why one slice cannot be aligned; align_stack turns it into a warning instead of a corrupted stack."""

@@ -56,9 +56,7 @@ def predict_images(model_path, images, focus, out_dir, device=None, focus_file=N
         alignment = align_stack(slices, reference=0, motion=align)
         slices = alignment.images
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-        (Path(out_dir) / "transforms.json").write_text(json.dumps(
-            {"motion": align, "transforms": [t.tolist() for t in alignment.transforms],
-             "warnings": alignment.warnings}, indent=1))
+        (Path(out_dir) / "transforms.json").write_text(json.dumps({"motion": align, **alignment.record()}, indent=1))
     stack = np.stack(slices)
     device = pick_device(device)
     model, _, info = load_model(model_path, device)

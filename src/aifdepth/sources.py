@@ -2,7 +2,6 @@
 in the layout the readers expect: downloaded archives are unpacked, folders the user already
 has are validated and linked."""
 
-import logging
 import os
 import shutil
 import zipfile
@@ -14,16 +13,13 @@ from .download import DownloadError, RemoteFile, fetch
 from .errors import InputError
 from .io.atomic import atomic_dir
 
-log = logging.getLogger(__name__)
-
 DRIVE = "https://drive.google.com/uc?export=download&id="
 
 
 @dataclass(frozen=True)
 class Published:
     page: str  # where a person finds the data
-    files: tuple[RemoteFile, ...]
-    on_request: bool = False  # the host hands the files out after a request form: no public URL
+    files: tuple[RemoteFile, ...]  # a file with no URL is handed out on request (a form on `page`)
 
     def file(self, name: str) -> RemoteFile:
         for remote in self.files:
@@ -32,14 +28,13 @@ class Published:
         raise InputError(f"no published file {name!r}; the files are {[f.name for f in self.files]}")
 
 
-def _published(page: str, *files: tuple[str, str, int | None], on_request: bool = False) -> Published:
-    return Published(page, tuple(RemoteFile(url=url, name=name, size=size, page=page) for name, url, size in files),
-                     on_request)
+def _published(page: str, *files: tuple[str, str, int | None]) -> Published:
+    return Published(page, tuple(RemoteFile(url=url, name=name, size=size, page=page) for name, url, size in files))
 
 
 # No dataset publishes checksums: the first complete download records them (workflow/checksums.sha256).
 PUBLISHED = {
-    "hci": _published("https://lightfield-analysis.uni-konstanz.de", ("full_data.zip", "", None), on_request=True),
+    "hci": _published("https://lightfield-analysis.uni-konstanz.de", ("full_data.zip", "", None)),
     "ddff": _published(
         "https://hazirbas.com/datasets/ddff12scene/",
         ("ddff-dataset-trainval.h5", "https://vision.in.tum.de/webarchive/hazirbas/ddff12scene/ddff-dataset-trainval.h5",
@@ -54,7 +49,7 @@ PUBLISHED = {
         ("MiddEval3-GT0-Q.zip", "https://vision.middlebury.edu/stereo/submit3/zip/MiddEval3-GT0-Q.zip", None),
     ),
     # Two archives behind a form; their contents go into one folder (Aligned/, Photos/, calibration/).
-    "mobiledepth": _published("https://www.supasorn.com/dffdownload.html", on_request=True),
+    "mobiledepth": _published("https://www.supasorn.com/dffdownload.html"),
 }
 # Mobile Depth scenes with a calibration (the ones the paper shows); real data only.
 MOBILEDEPTH_SCENES = ("GT", "GTLarge", "GTSmall", "balls", "bottles", "fruits", "keyboard", "metals", "plants",

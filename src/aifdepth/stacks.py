@@ -55,8 +55,7 @@ def build_stacks(
             if align is not None:
                 alignment = align_stack(list(stack), reference=0, motion=align)
                 stack = np.stack(alignment.images)
-                alignments[name] = {"transforms": [t.tolist() for t in alignment.transforms],
-                                    "warnings": alignment.warnings}
+                alignments[name] = alignment.record()
         else:
             if focus_range is None or slices is None:
                 raise InputError(f"{dataset.name}: rendered stacks need 'focus_range' and 'slices' in the layout")
