@@ -174,7 +174,9 @@ def test_predict_round_trips_a_stack_file(trained, hci_stacks, tmp_path):
     import h5py
 
     with h5py.File(tmp_path / "e.h5") as f:
-        np.testing.assert_allclose(depth, f["depth"][stacks.names.index("dino")], atol=1e-5)
+        # same network, other batching: float32 kernels may accumulate in another order, which moves
+        # depth by up to ~1e-5 of the 5-unit focus span; a wrong stack or slice order moves it by > 0.1
+        np.testing.assert_allclose(depth, f["depth"][stacks.names.index("dino")], atol=1e-4)
     assert evaluated["metrics"]["images"] == 4
     assert (tmp_path / "out" / "dino" / "depth.png").is_file() and (tmp_path / "out" / "dino" / "aif.png").is_file()
 
