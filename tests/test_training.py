@@ -26,6 +26,7 @@ from aifdepth.synthesize import synthesize
 from aifdepth.train import TrainSettings, train
 
 COMPACT_3D = ModelConfig(architecture="aifdepthnet", conv="3d", width="compact", attention=True)
+COMPACT_2D = ModelConfig(architecture="aifdepthnet", conv="2d", width="compact", attention=True)
 
 
 @pytest.fixture(scope="module")
@@ -231,3 +232,80 @@ def test_batch_norm_statistics_are_the_average_over_recalibration_batches():
     training.recalibrate_batch_norm(wrapped, Sampler(), steps=10, batches=3)
     torch.testing.assert_close(norm.running_mean, torch.full((2,), 3.0))
     assert not wrapped.training and norm.momentum == 0.1
+
+
+def test_warm_up_ramps_linearly_then_the_cosine_runs_over_the_remaining_steps():
+    warm = TrainSettings(steps=110, learning_rate=0.01, warmup_steps=10)
+    assert [training.learning_rate_at(step, warm) for step in (1, 5, 10)] == pytest.approx([0.01 / 11, 0.05 / 11,
+                                                                                           0.1 / 11])
+    assert training.learning_rate_at(11, warm) == pytest.approx(0.01)  # the peak, after the ramp
+    assert training.learning_rate_at(61, warm) == pytest.approx(0.005)  # half-way through the 100 cosine steps
+    assert training.learning_rate_at(110, warm) == pytest.approx(0.01 * 0.5 * (1 + np.cos(np.pi * 0.99)))
+    constant = TrainSettings(steps=50, learning_rate=0.01, warmup_steps=4, schedule="constant")
+    assert training.learning_rate_at(2, constant) == pytest.approx(0.004)
+    assert training.learning_rate_at(50, constant) == 0.01
+
+
+def test_bf16_without_native_support_trains_in_fp32_with_one_log_line(hci_stacks, tmp_path, monkeypatch, caplog):
+    """bf16 is asked for on a CPU without native bfloat16: the run is the fp32 run, bit for bit."""
+    monkeypatch.setattr(training, "native_bf16", lambda device: False)
+    with caplog.at_level("INFO", logger="aifdepth.train"):
+        fallback = train(COMPACT_3D, hci_stacks / "train.h5", tmp_path / "a" / "model.pt", tmp_path / "a" / "log.csv",
+                         settings(steps=3, precision="bf16"))
+    assert sum("no native bfloat16" in record.message for record in caplog.records) == 1
+    fp32 = train(COMPACT_3D, hci_stacks / "train.h5", tmp_path / "b" / "model.pt", tmp_path / "b" / "log.csv",
+                 settings(steps=3))
+    for key, value in fp32.state_dict().items():
+        assert torch.equal(value, fallback.state_dict()[key]), key
+    with pytest.raises(InputError, match="precision"):
+        training.autocast_context("fp8", "cpu")
+    monkeypatch.setattr(training, "native_bf16", lambda device: True)
+    assert training.autocast_context("bf16", "cpu", crop=32) is training.contextlib.nullcontext  # see BF16_MIN_CROP
+
+
+def test_bf16_autocast_runs_the_forward_pass_in_bfloat16_and_the_loss_in_fp32(monkeypatch):
+    monkeypatch.setattr(training, "native_bf16", lambda device: True)
+    model = torch.nn.Conv2d(3, 1, 3)
+    with training.autocast_context("bf16", "cpu")():
+        output = model(torch.rand(1, 3, 8, 8))
+    assert output.dtype == torch.bfloat16
+    assert training._float32({"depth": output, "aif": None})["depth"].dtype == torch.float32
+    with training.autocast_context("fp32", "cpu")():
+        assert model(torch.rand(1, 3, 8, 8)).dtype == torch.float32
+
+
+def test_bf16_training_resumes_to_the_same_weights(hci_stacks, tmp_path, monkeypatch):
+    """Autocast included, a run stopped after a checkpoint and resumed ends where an uninterrupted one does.
+    (2D: torch 2.13's bfloat16 3D convolutions hang or crash on this CPU when the deepest level is 1x1.)"""
+    monkeypatch.setattr(training, "native_bf16", lambda device: True)
+    monkeypatch.setattr(training, "BF16_MIN_CROP", 32)  # the test images are 32 px
+    autocasts = []
+    real_autocast = torch.autocast
+
+    def counted_autocast(*args, **kwargs):
+        autocasts.append(kwargs["dtype"])
+        return real_autocast(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "autocast", counted_autocast)
+    recipe = settings(steps=6, checkpoint_every=3, precision="bf16", warmup_steps=2)
+    straight = train(COMPACT_2D, hci_stacks / "train.h5", tmp_path / "a" / "model.pt", tmp_path / "a" / "log.csv",
+                     recipe)
+    assert autocasts == [torch.bfloat16] * 6
+    calls = {"n": 0}
+    real_step = torch.optim.Adam.step
+
+    def stop_after_step_4(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", stop_after_step_4)
+    with pytest.raises(KeyboardInterrupt):
+        train(COMPACT_2D, hci_stacks / "train.h5", tmp_path / "b" / "model.pt", tmp_path / "b" / "log.csv", recipe)
+    monkeypatch.setattr(torch.optim.Adam, "step", real_step)
+    assert torch.load(tmp_path / "b" / "model.checkpoint.pt", weights_only=True)["step"] == 3
+    resumed = train(COMPACT_2D, hci_stacks / "train.h5", tmp_path / "b" / "model.pt", tmp_path / "b" / "log.csv",
+                    recipe)
+    for key, value in straight.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[key]), key

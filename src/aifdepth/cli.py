@@ -17,7 +17,7 @@ log = logging.getLogger("aifdepth")
 def cmd_synthesize(args) -> None:
     from .synthesize import synthesize
 
-    synthesize(args.dataset, args.out_dir, scenes=args.scenes, size=args.size, seed=args.seed)
+    synthesize(args.dataset, args.out_dir, scenes=args.scenes, size=args.size, seed=args.seed, heldout=args.heldout)
     log.info("wrote synthetic %s to %s", args.dataset, args.out_dir)
 
 
@@ -134,7 +134,8 @@ def cmd_train(args) -> None:
                          attention_mode=args.attention_mode, depth_normalisation=args.depth_normalisation)
     regime = StackRegime(args.regime, min_slices=args.min_slices, indices=tuple(args.indices) if args.indices else None)
     settings = TrainSettings(steps=args.steps, batch_size=args.batch_size, crop=args.crop,
-                             learning_rate=args.learning_rate, schedule=args.schedule, seed=args.seed,
+                             learning_rate=args.learning_rate, schedule=args.schedule,
+                             warmup_steps=args.warmup_steps, precision=args.precision, seed=args.seed,
                              checkpoint_every=args.checkpoint_every,
                              regime=regime, loss_weights={"supervised": args.supervised,
                                                           "unsupervised": args.unsupervised,
@@ -206,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenes", type=int, help="number of scenes (stacks); default depends on the dataset")
     p.add_argument("--size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"), help="image size in pixels")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--heldout", type=int, default=0, help="hci: extra scenes of the 'heldout' split, never trained on")
     p.set_defaults(func=cmd_synthesize)
 
     real_datasets = ["hci", "ddff", "defocusnet", "middlebury", "mobiledepth"]
@@ -292,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--schedule", choices=["cosine", "constant"], default="cosine",
                    help="learning rate over the steps: cosine decay to zero, or constant")
+    p.add_argument("--warmup-steps", type=int, default=0, help="linear learning-rate warm-up before the schedule")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="bf16: bfloat16 autocast where the hardware has it natively (else fp32)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-every", type=int, default=50)
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")

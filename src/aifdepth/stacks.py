@@ -41,6 +41,8 @@ def build_stacks(
     `align` ("affine" or "homography") registers every slice of a shipped stack to its first
     (focus breathing, camera motion) before anything else."""
     names = names or dataset.names(split)
+    if not names:
+        raise InputError(f"{dataset.root}: the {dataset.name} '{split}' split has no samples")
     rng = np.random.default_rng(seed)
     apertures = sample_apertures(aperture, len(names), seed) if aperture is not None else None
     stacks, focus, depth, aif = [], [], [], []

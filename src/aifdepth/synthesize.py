@@ -57,8 +57,11 @@ def _hci_scene_names(count: int) -> list[tuple[str, str]]:
     return [(hci.CATEGORY.get(n, "additional"), n) for n in names[:count]]
 
 
-def synthesize_hci(out: Path, count: int, size, seed: int) -> None:
-    for i, (category, name) in enumerate(tqdm(_hci_scene_names(count), desc="hci", unit="scene")):
+def synthesize_hci(out: Path, count: int, size, seed: int, heldout: int = 0) -> None:
+    """`count` scenes (validation, then training), then `heldout` more that training never sees;
+    each scene's stream depends on its index only, so held-out scenes leave the others unchanged."""
+    names = _hci_scene_names(count) + [("additional", f"{hci.HELDOUT_PREFIX}{k:03d}") for k in range(heldout)]
+    for i, (category, name) in enumerate(tqdm(names, desc="hci", unit="scene")):
         scene = random_scene(scene_rng(seed, i), size[0], size[1], HCI_DISPARITY)
         views = render_lightfield(scene)
         _, disparity = render_view(scene)
@@ -207,14 +210,17 @@ SYNTHESIZERS = {"hci": synthesize_hci, "ddff": synthesize_ddff, "defocusnet": sy
                 "middlebury": synthesize_middlebury, "rgbd": synthesize_rgbd, "mobiledepth": synthesize_mobiledepth}
 
 
-def synthesize(dataset: str, out, scenes: int | None = None, size=None, seed: int = 0) -> None:
+def synthesize(dataset: str, out, scenes: int | None = None, size=None, seed: int = 0, heldout: int = 0) -> None:
     """Write one dataset into `out` atomically (the folder appears only when complete)."""
     if dataset not in SYNTHESIZERS:
         raise InputError(f"unknown dataset '{dataset}'; choose one of {sorted(SYNTHESIZERS)}")
+    if heldout and dataset != "hci":
+        raise InputError(f"synthesize {dataset}: held-out scenes (heldout: {heldout}) exist for hci only")
     count = DEFAULT_SCENES[dataset] if scenes is None else scenes
     size = tuple(size or DEFAULT_SIZE[dataset])
     if count < 1 or len(size) != 2 or min(size) < 16:
         raise InputError(f"synthesize {dataset}: need >= 1 scene and a size (height, width) of at least 16 px, "
                          f"got {count} scenes of {size}")
     with atomic_dir(out) as tmp:
-        SYNTHESIZERS[dataset](tmp, count, size, seed)
+        extra = {"heldout": heldout} if heldout else {}
+        SYNTHESIZERS[dataset](tmp, count, size, seed, **extra)

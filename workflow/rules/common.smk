@@ -159,6 +159,8 @@ def synthesize_arguments(dataset):
         args.append(f"--scenes {settings['scenes']}")
     if "size" in settings:
         args.append("--size {} {}".format(*settings["size"]))
+    if settings.get("heldout"):
+        args.append(f"--heldout {settings['heldout']}")
     return " ".join(args)
 
 
@@ -204,8 +206,8 @@ def train_arguments(dataset, name):
     loss = entry.get("loss", {})
     args += [f"--supervised {loss.get('supervised', 0.0)}", f"--unsupervised {loss.get('unsupervised', 0.0)}",
              f"--smoothness {loss.get('smoothness', 0.0)}"]
-    for key in ("regime", "min_slices", "steps", "batch_size", "crop", "learning_rate", "schedule", "seed",
-                "checkpoint_every"):
+    for key in ("regime", "min_slices", "steps", "batch_size", "crop", "learning_rate", "schedule",
+                "warmup_steps", "precision", "seed", "checkpoint_every"):
         if key in settings:
             args.append(f"--{key.replace('_', '-')} {settings[key]}")
     if "indices" in settings:
