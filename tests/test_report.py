@@ -105,7 +105,7 @@ def test_claims_follow_the_numbers_in_the_tables(evaluations, tmp_path):
     assert all(verdicts.values()), verdicts
     report = out.read_text()
     assert report.count("**holds**") >= 11 and "0.1663 vs 0.1811" in report
-    assert re.search(r"hci/sup_3d_att at least 2x better than classical \(MAE\) \| 5\.00x \| \*\*holds", report)
+    assert re.search(r"hci/sup_3d_att at least 2x better than classical on val_10 \(MAE\) \| 5\.00x \| \*\*holds", report)
 
     table1 = pd.read_csv(tmp_path / "table1.csv")
     table1.loc[0, "MAE"] = 0.5  # the uniform layout now loses

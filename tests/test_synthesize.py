@@ -117,3 +117,16 @@ def test_bad_request_leaves_no_folder(tmp_path):
     with pytest.raises(InputError, match="unknown dataset 'nyu'"):
         synthesize("nyu", tmp_path / "nyu")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_hci_held_out_scenes_are_never_trained_on_and_leave_the_others_unchanged(synthetic, tmp_path):
+    synthesize("hci", tmp_path / "hci", scenes=5, size=(32, 32), seed=11, heldout=3)
+    dataset = open_dataset("hci", tmp_path / "hci")
+    assert dataset.names("heldout") == ["heldout000", "heldout001", "heldout002"]
+    assert dataset.names("train") == ["antinous"]
+    assert open_dataset("hci", synthetic / "hci").names("heldout") == []
+    for scene in ("training/dino", "additional/antinous"):
+        for name in ("gt_disp_lowres.pfm", "input_Cam040.png"):
+            assert (tmp_path / "hci" / scene / name).read_bytes() == (synthetic / "hci" / scene / name).read_bytes()
+    with pytest.raises(InputError, match="hci only"):
+        synthesize("ddff", tmp_path / "ddff", scenes=4, size=(24, 32), heldout=2)

@@ -49,8 +49,8 @@ class Layers:
         norm_type = nn.BatchNorm3d if self.dims == 3 else nn.BatchNorm2d
         if self.dims == 3:
             layers = [ReplicateStackEnds(),
-                      nn.ConvTranspose3d(in_channels, out_channels, (3, 4, 4), stride=(1, 2, 2), padding=(2, 1, 1),
-                                         bias=False)]
+                      FullPrecisionConvTranspose3d(in_channels, out_channels, (3, 4, 4), stride=(1, 2, 2),
+                                                   padding=(2, 1, 1), bias=False)]
         else:
             layers = [nn.ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1, bias=False)]
         return nn.Sequential(*layers, norm_type(out_channels), nn.ReLU(inplace=True))
@@ -66,6 +66,15 @@ class Layers:
         conv_type = nn.Conv3d if self.dims == 3 else nn.Conv2d
         return conv_type(in_channels, out_channels, self.shape(3, 3), padding=self.shape(1, 1),
                          padding_mode=STACK_PADDING, bias=False)
+
+
+class FullPrecisionConvTranspose3d(nn.ConvTranspose3d):
+    """A transposed 3D convolution that stays in float32 under autocast: torch 2.13's CPU bfloat16
+    kernel returned non-finite weight gradients, at random, for stacks of 2 to 4 slices."""
+
+    def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
+        with torch.autocast(x.device.type, enabled=False):
+            return super().forward(x.float(), output_size)
 
 
 class ReplicateStackEnds(nn.Module):
