@@ -85,6 +85,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--csv", type=Path, help="also write the rows here")
+    parser.add_argument("--figure", type=Path, help="plot held-out MAE against training CPU seconds (PNG)")
     args = parser.parse_args()
     set_threads(args.threads)
     torch.set_num_threads(args.threads)
@@ -107,6 +108,28 @@ def main():
             writer = csv.DictWriter(f, columns)
             writer.writeheader()
             writer.writerows(rows)
+    if args.figure:
+        plot(rows, f"mae_{args.test[-1].stem}", args.figure)
+
+
+def plot(rows: list[dict], column: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for name in dict.fromkeys(row["recipe"] for row in rows if row["budget_cpu_s"]):
+        own = [row for row in rows if row["recipe"] == name]
+        axes.plot([row["train_cpu_s"] for row in own], [row[column] for row in own], "o-", label=name)
+    classical = next(row[column] for row in rows if not row["budget_cpu_s"])
+    axes.axhline(classical, color="grey", linestyle="--", label="classical focus measure")
+    axes.axhline(classical / 2, color="grey", linestyle=":", label="2x better than classical")
+    axes.set_xlabel("training CPU seconds")
+    axes.set_ylabel(f"MAE ({column.removeprefix('mae_')})")
+    axes.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
 
 
 if __name__ == "__main__":
