@@ -74,7 +74,7 @@ class FullPrecisionConvTranspose3d(nn.ConvTranspose3d):
 
     def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
         with torch.autocast(x.device.type, enabled=False):
-            return super().forward(x.float(), output_size)
+            return super().forward(x.to(self.weight.dtype), output_size)
 
 
 class ReplicateStackEnds(nn.Module):
