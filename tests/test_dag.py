@@ -137,8 +137,12 @@ def paper_matrix_config(path: Path, **training) -> Path:
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["datasets"] = yaml.safe_load(TINY.read_text())["datasets"]
     config["datasets"]["ddff"]["size"] = [32, 32]  # at least the smallest training crop
+    config["datasets"]["hci"]["heldout"] = 2
     config["training"] = {"steps": 2, "batch_size": 2, "crop": 32, "learning_rate": 0.001, "seed": 0,
                           "checkpoint_every": 2, **training}
+    for variants in config["variants"].values():
+        for variant in variants.values():
+            variant.get("train", {}).pop("steps", None)  # every variant trains the two steps above
     path.write_text(yaml.safe_dump(config))
     return path
 

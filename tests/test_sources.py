@@ -92,7 +92,7 @@ def test_download_verify_unpack_read(dataset, mirror, published_files, synthetic
     root = tmp_path / "resources" / dataset
     unpack(dataset, files, root)
     ours, theirs = open_dataset(dataset, root), open_dataset(dataset, synthetic / dataset)
-    split = ours.splits[-1]
+    split = next(s for s in reversed(ours.splits) if theirs.names(s))  # hci's last, 'heldout', is empty here
     assert ours.names(split) == theirs.names(split)
     name = ours.names(split)[0]
     np.testing.assert_array_equal(ours.load(split, name).depth, theirs.load(split, name).depth)

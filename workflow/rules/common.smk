@@ -23,7 +23,12 @@ def apply_overlay(config):
     merged = yaml.safe_load(base_path.read_text())
     update_config(merged, dict(config))
     config.clear()
-    config.update(merged)
+    config.update(drop_nulls(merged))
+
+
+def drop_nulls(settings):
+    """An overlay's `key: null` removes that key of the base (e.g. a stack real data cannot have)."""
+    return {k: drop_nulls(v) if isinstance(v, dict) else v for k, v in settings.items() if v is not None}
 
 
 apply_overlay(config)
