@@ -85,10 +85,10 @@ def cmd_refocus(args) -> None:
 
 
 def cmd_defocus(args) -> None:
-    from .io.images import read_rgb, to_uint8
+    from .io.images import read_rgb
     from .io.pfm import read_pfm
-    from .render.defocus import defocus_stack
-    from .stackfile import FocalStacks, write_stacks
+    from .stackfile import write_stacks
+    from .stacks import defocused_image
 
     focus = focus_positions(args.focus, "--focus").tolist()
     disparity = read_pfm(args.disparity)
@@ -98,13 +98,9 @@ def cmd_defocus(args) -> None:
                          f"{args.disparity} is {disparity.shape[1]}x{disparity.shape[0]}; they must match")
     if not np.isfinite(args.aperture) or args.aperture < 0:
         raise InputError(f"--aperture must be a finite number >= 0, got {args.aperture}")
-    stack = to_uint8(defocus_stack(image, disparity, focus, args.aperture))
-    depth = np.where(np.isfinite(disparity), disparity, np.nan).astype(np.float32)
-    write_stacks(args.out, FocalStacks(
-        stack=stack[None], focus=np.asarray([focus], np.float32), depth=depth[None], aif=image[None],
-        names=[Path(args.image).parent.name or Path(args.image).stem], dataset=args.dataset, unit="disparity",
-        source=args.source, params={"renderer": "defocus", "aperture": args.aperture, "focus": focus,
-                                    "image": str(args.image), "disparity": str(args.disparity)}))
+    write_stacks(args.out, defocused_image(
+        image, disparity, focus, args.aperture, name=Path(args.image).parent.name or Path(args.image).stem,
+        dataset=args.dataset, source=args.source, params={"image": str(args.image), "disparity": str(args.disparity)}))
     log.info("rendered %d defocus slices of %s into %s", len(focus), args.image, args.out)
 
 

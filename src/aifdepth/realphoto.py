@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
-from .io.images import to_uint8
-from .render.defocus import defocus_stack
 from .stackfile import FocalStacks, write_stacks
+from .stacks import defocused_image
 
 FOCUS_RANGE = (10.0, 60.0)
 SLICES = 15
@@ -37,11 +36,8 @@ def real_photo_stack(out, scale: float = 1.0, aperture: float = APERTURE) -> Foc
         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         disparity = cv2.resize(disparity, size, interpolation=cv2.INTER_NEAREST) * np.float32(scale)
     focus = np.linspace(*FOCUS_RANGE, SLICES).astype(np.float32)
-    stack = to_uint8(defocus_stack(image, disparity, focus.tolist(), aperture))
-    depth = np.where(np.isfinite(disparity), disparity, np.nan).astype(np.float32)
-    stacks = FocalStacks(stack=stack[None], focus=focus[None], depth=depth[None], aif=image[None],
-                         names=["motorcycle"], dataset="middlebury", unit="disparity", source="real",
-                         params={"renderer": "defocus", "aperture": aperture, "scale": scale,
-                                 "image": "Middlebury 2014 Motorcycle (scikit-image data.stereo_motorcycle)"})
+    stacks = defocused_image(image, disparity, focus, aperture, name="motorcycle", dataset="middlebury", source="real",
+                             params={"scale": scale,
+                                     "image": "Middlebury 2014 Motorcycle (scikit-image data.stereo_motorcycle)"})
     write_stacks(Path(out), stacks)
     return stacks

@@ -96,3 +96,15 @@ def build_stacks(
         source=source,
         params=params,
     )
+
+
+def defocused_image(image, disparity, focus, aperture: float, name: str, dataset: str, source: str,
+                    params: dict) -> FocalStacks:
+    """One image and its disparity (inf/NaN = unknown) as a one-sample stack file's contents,
+    defocused by the layered renderer; `params` records where they came from."""
+    focus = [float(f) for f in focus]
+    stack = to_uint8(defocus_stack(image, disparity, focus, aperture))
+    depth = np.where(np.isfinite(disparity), disparity, np.nan).astype(np.float32)
+    return FocalStacks(stack=stack[None], focus=np.asarray([focus], np.float32), depth=depth[None],
+                       aif=np.asarray(image)[None], names=[name], dataset=dataset, unit="disparity", source=source,
+                       params={"renderer": "defocus", "aperture": aperture, "focus": focus, **params})
