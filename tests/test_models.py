@@ -2,6 +2,7 @@
 sizes, the classical baseline on a synthetic stack, order invariance, trainability and config."""
 
 import copy
+import math
 
 import numpy as np
 import pytest
@@ -16,7 +17,9 @@ ATTENTION_VARIANTS = [
 ]
 DIRECT_VARIANTS = [ModelConfig(conv=conv, attention=False) for conv in ("3d", "2d")]
 BASELINES = [ModelConfig(architecture="defocusnet"), ModelConfig(architecture="classical")]
-ALL_VARIANTS = ATTENTION_VARIANTS + DIRECT_VARIANTS + BASELINES
+FOCUS_INPUT_VARIANTS = [ModelConfig(conv=conv, focus_input=True) for conv in ("3d", "2d")] + [
+    ModelConfig(conv="3d", attention=False, focus_input=True), ModelConfig(architecture="defocusnet", focus_input=True)]
+ALL_VARIANTS = ATTENTION_VARIANTS + DIRECT_VARIANTS + BASELINES + FOCUS_INPUT_VARIANTS
 
 # (slices, height, width, first focus, last focus): odd sizes, both orders, negative focus, S = 2..37
 CASES = [
@@ -38,11 +41,12 @@ def in_float64(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def variant_id(config: ModelConfig) -> str:
+    focus = "-focus-input" if config.focus_input else ""
     if config.architecture != "aifdepthnet":
-        return config.architecture
+        return config.architecture + focus
     if not config.attention:
-        return f"{config.conv}-direct"
-    return f"{config.conv}-{config.attention_mode}-{config.depth_normalisation}"
+        return f"{config.conv}-direct{focus}"
+    return f"{config.conv}-{config.attention_mode}-{config.depth_normalisation}{focus}"
 
 
 def has_attention(config: ModelConfig) -> bool:
@@ -138,10 +142,11 @@ def test_classical_recovers_two_planes():
     assert aif_error < slice_errors.min()
 
 
-@pytest.mark.parametrize("architecture", ["classical", "defocusnet"])
-def test_order_invariant_baselines(models, architecture):
+@pytest.mark.parametrize("config", [ModelConfig(architecture="classical"), ModelConfig(architecture="defocusnet"),
+                                    ModelConfig(architecture="defocusnet", focus_input=True)], ids=variant_id)
+def test_order_invariant_baselines(models, config):
     """Permuting the slices together with their focus values leaves the depth unchanged."""
-    model = in_float64(models[variant_id(ModelConfig(architecture=architecture))])
+    model = in_float64(models[variant_id(config)])
     generator = torch.Generator().manual_seed(2)
     stack = torch.rand(2, 6, 3, 40, 40, generator=generator, dtype=torch.float64)
     focus = torch.linspace(0.5, 3.0, 6, dtype=torch.float64).repeat(2, 1)
@@ -175,6 +180,8 @@ def test_config_round_trips_and_rejects_bad_values():
             ModelConfig.from_dict({key: value})
     with pytest.raises(ValueError, match="colour"):
         ModelConfig.from_dict({"colour": "rgb"})
+    with pytest.raises(ValueError, match="focus_input"):
+        ModelConfig.from_dict({"focus_input": 1})
 
 
 def test_untrained_3d_network_scores_each_slice_on_its_own():
@@ -210,3 +217,43 @@ def test_end_slices_are_padded_with_copies_not_zeros():
         scores = model.slice_scores(image.expand(1, 7, 3, 32, 32).contiguous())
     torch.testing.assert_close(scores[:, 0], scores[:, 3])
     torch.testing.assert_close(scores[:, 6], scores[:, 3])
+
+
+def test_focus_channel_is_the_log_of_each_slices_laplacian_energy():
+    """A grey checkerboard of amplitude a has a Laplacian of 8a at every inner pixel, so its
+    windowed energy is 64 a^2; a flat slice reads the floor. Halving the other slice's contrast
+    leaves this slice's channel unchanged: it is computed per slice."""
+    from aifdepth.models.classical import LOG_CENTRE, LOG_FLOOR, LOG_SCALE, FocusMeasure
+
+    rows, cols = torch.meshgrid(torch.arange(32), torch.arange(32), indexing="ij")
+    checker = ((rows + cols) % 2 * 2 - 1).to(torch.float64)
+    stack = torch.stack([0.5 + 0.2 * checker, torch.full_like(checker, 0.5), 0.5 + 0.1 * checker])
+    stack = stack[None, :, None].expand(1, 3, 3, 32, 32)
+    measure = FocusMeasure().double()
+    channel = measure.log_measure(stack)[0, :, 8:-8, 8:-8]  # away from the replicated borders
+    for slice_index, energy in [(0, 64 * 0.2**2), (1, LOG_FLOOR), (2, 64 * 0.1**2)]:
+        expected = (math.log(energy) - LOG_CENTRE) / LOG_SCALE
+        torch.testing.assert_close(channel[slice_index], torch.full_like(channel[0], expected))
+    softer = stack.clone()
+    softer[:, 2] = 0.5 + 0.05 * checker
+    torch.testing.assert_close(measure.log_measure(softer)[:, :2], measure.log_measure(stack)[:, :2])
+
+
+def test_2d_network_with_the_focus_channel_still_scores_each_slice_on_its_own(models):
+    """The focus channel is computed per slice, so the 2D ablation gains no view across the stack:
+    altering some slices leaves the other slices' scores exactly as they were."""
+    model = in_float64(models[variant_id(ModelConfig(conv="2d", focus_input=True))])
+    stack = torch.rand(1, 5, 3, 32, 32, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    altered = stack.clone()
+    altered[:, [0, 4]] = 1.0 - altered[:, [0, 4]]
+    with torch.inference_mode():
+        scores, altered_scores = model.slice_scores(model_input(model, stack)), model.slice_scores(
+            model_input(model, altered))
+    torch.testing.assert_close(altered_scores[:, 1:4], scores[:, 1:4])
+    assert (altered_scores[:, [0, 4]] - scores[:, [0, 4]]).abs().max() > 1e-3
+
+
+def model_input(model, stack):
+    from aifdepth.models.classical import with_focus_channel
+
+    return with_focus_channel(stack, model.focus_measure)

@@ -127,7 +127,8 @@ def cmd_train(args) -> None:
     from .train import TrainSettings, train
 
     config = ModelConfig(architecture=args.architecture, conv=args.conv, width=args.width, attention=args.attention,
-                         attention_mode=args.attention_mode, depth_normalisation=args.depth_normalisation)
+                         attention_mode=args.attention_mode, depth_normalisation=args.depth_normalisation,
+                         focus_input=args.focus_input)
     regime = StackRegime(args.regime, min_slices=args.min_slices, indices=tuple(args.indices) if args.indices else None)
     settings = TrainSettings(steps=args.steps, batch_size=args.batch_size, crop=args.crop,
                              learning_rate=args.learning_rate, schedule=args.schedule,
@@ -278,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--attention", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--attention-mode", choices=["shared", "separate"], default="shared")
     p.add_argument("--depth-normalisation", choices=["softmax", "softplus"], default="softmax")
+    p.add_argument("--focus-input", action=argparse.BooleanOptionalAction, default=False,
+                   help="give the networks the log of the classical focus measure as one more input channel")
     p.add_argument("--regime", choices=["fixed", "arbitrary", "indices"], default="fixed")
     p.add_argument("--indices", type=int, nargs="+", help="1-based slices for the 'indices' regime")
     p.add_argument("--min-slices", type=int, default=2, help="smallest stack of the 'arbitrary' regime")

@@ -206,8 +206,9 @@ def train_arguments(dataset, name):
     for key in ("conv", "width", "attention_mode", "depth_normalisation"):
         if key in model:
             args.append(f"--{key.replace('_', '-')} {model[key]}")
-    if "attention" in model:
-        args.append("--attention" if model["attention"] else "--no-attention")
+    for key in ("attention", "focus_input"):
+        if key in model:
+            args.append(f"--{'' if model[key] else 'no-'}{key.replace('_', '-')}")
     loss = entry.get("loss", {})
     args += [f"--supervised {loss.get('supervised', 0.0)}", f"--unsupervised {loss.get('unsupervised', 0.0)}",
              f"--smoothness {loss.get('smoothness', 0.0)}"]

@@ -25,7 +25,7 @@ CHOICES = {
 @dataclass
 class ModelConfig:
     """Which model to build; conv, attention, attention_mode and depth_normalisation only
-    matter for aifdepthnet, and the last two only with attention."""
+    matter for aifdepthnet, and the last two only with attention; focus_input for both networks."""
 
     architecture: str = "aifdepthnet"
     conv: str = "3d"
@@ -33,14 +33,16 @@ class ModelConfig:
     attention: bool = True  # False: regress depth directly, no all-in-focus image
     attention_mode: str = "shared"  # "separate": depth and AiF attentions from two score heads
     depth_normalisation: str = "softmax"  # "softplus": softplus(x) / sum_s softplus(x); AiF is always softmax
+    focus_input: bool = False  # True: the log of the classical focus measure as one more input channel per slice
 
     def __post_init__(self):
         for key, allowed in CHOICES.items():
             value = getattr(self, key)
             if value not in allowed:
                 raise ValueError(f"model config: {key} must be one of {', '.join(allowed)}, got {value!r}")
-        if not isinstance(self.attention, bool):
-            raise ValueError(f"model config: attention must be true or false, got {self.attention!r}")
+        for key in ("attention", "focus_input"):
+            if not isinstance(getattr(self, key), bool):
+                raise ValueError(f"model config: {key} must be true or false, got {getattr(self, key)!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -57,9 +59,10 @@ class ModelConfig:
 def build_model(config: ModelConfig) -> nn.Module:
     if config.architecture == "aifdepthnet":
         return AiFDepthNet(conv=config.conv, width=config.width, attention=config.attention,
-                           attention_mode=config.attention_mode, depth_normalisation=config.depth_normalisation)
+                           attention_mode=config.attention_mode, depth_normalisation=config.depth_normalisation,
+                           focus_input=config.focus_input)
     if config.architecture == "defocusnet":
-        return DefocusNet(width=config.width)
+        return DefocusNet(width=config.width, focus_input=config.focus_input)
     return FocusMeasure()
 
 

@@ -18,6 +18,7 @@ from .blocks import (
     pad_to_multiple,
     relative_focus,
 )
+from .classical import FocusMeasure, with_focus_channel
 
 # I3D Inception channels (Carreira & Zisserman 2017): 1x1 | 1x1 -> 3x3 | 1x1 -> 3x3 | pool -> 1x1
 INCEPTION_3 = [(64, 96, 128, 16, 32, 32), (128, 128, 192, 32, 96, 64)]
@@ -66,14 +67,14 @@ def inception_stage(layers: Layers, in_channels: int, table: list[tuple[int, ...
 class I3DEncoder(nn.Module):
     """Five stages, each halving H and W (1/2 .. 1/32); returns the output of every stage."""
 
-    def __init__(self, layers: Layers, divisor: int):
+    def __init__(self, layers: Layers, divisor: int, in_channels: int = 3):
         super().__init__()
 
         def scaled(channels):
             return tuple(max(1, c // divisor) for c in channels)
 
         stem_1, stem_2, stem_3 = scaled(STEM_CHANNELS)
-        self.stage1 = layers.conv(3, stem_1, kernel=7, spatial_stride=2)
+        self.stage1 = layers.conv(in_channels, stem_1, kernel=7, spatial_stride=2)
         self.stage2 = nn.Sequential(layers.max_pool(1, 3, spatial_stride=2, spatial_padding=1),
                                     layers.conv(stem_1, stem_2), layers.conv(stem_2, stem_3, kernel=3))
         mixed_3, channels_3 = inception_stage(layers, stem_3, [scaled(b) for b in INCEPTION_3])
@@ -142,14 +143,15 @@ class AiFDepthNet(nn.Module):
     """forward(stack (B,S,3,H,W) in [0,1], focus (B,S)) -> {"depth", "aif", "attention"}."""
 
     def __init__(self, conv: str = "3d", width: str = "compact", attention: bool = True,
-                 attention_mode: str = "shared", depth_normalisation: str = "softmax"):
+                 attention_mode: str = "shared", depth_normalisation: str = "softmax", focus_input: bool = False):
         super().__init__()
+        self.focus_measure = FocusMeasure() if focus_input else None
         self.layers = Layers(3 if conv == "3d" else 2)
         self.attention = attention
         self.depth_normalisation = depth_normalisation
         divisor = WIDTH_DIVISORS[width]
         heads = (2 if attention_mode == "separate" else 1) if attention else DIRECT_FEATURES
-        self.encoder = I3DEncoder(self.layers, divisor)
+        self.encoder = I3DEncoder(self.layers, divisor, 4 if focus_input else 3)
         self.decoder = Decoder(self.layers, self.encoder.out_channels, divisor, heads)
         if conv == "3d":
             self._start_as_per_slice()
@@ -181,7 +183,7 @@ class AiFDepthNet(nn.Module):
 
     def forward(self, stack: torch.Tensor, focus: torch.Tensor) -> dict:
         h, w = stack.shape[-2:]
-        scores = self.slice_scores(pad_to_multiple(stack))[..., :h, :w]
+        scores = self.slice_scores(pad_to_multiple(with_focus_channel(stack, self.focus_measure)))[..., :h, :w]
         if not self.attention:
             return {"depth": focus_from_fraction(self.regression(scores, focus), focus), "aif": None, "attention": None}
         depth_attention = normalise_attention(scores[:, :, 0], self.depth_normalisation)

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .blocks import Layers, focus_from_fraction, pad_to_multiple, relative_focus
+from .classical import FocusMeasure, with_focus_channel
 
 LEVELS = 5  # full resolution .. 1/16
 WIDTHS = {"paper": 16, "compact": 8}  # channels at full resolution, doubled per level
@@ -26,12 +27,13 @@ def with_stack_max(features: torch.Tensor, stack_size: int) -> torch.Tensor:
 class DefocusNet(nn.Module):
     """forward(stack (B,S,3,H,W) in [0,1], focus (B,S)) -> {"depth", "aif": None, "attention": None}."""
 
-    def __init__(self, width: str = "compact"):
+    def __init__(self, width: str = "compact", focus_input: bool = False):
         super().__init__()
+        self.focus_measure = FocusMeasure() if focus_input else None
         layers = Layers(2)
         channels = [WIDTHS[width] * 2**level for level in range(LEVELS)]
         self.encoder = nn.ModuleList()
-        in_channels = 4
+        in_channels = 5 if focus_input else 4
         for level, out_channels in enumerate(channels):
             self.encoder.append(nn.Sequential(
                 *([nn.MaxPool2d(2)] if level else []),
@@ -48,7 +50,7 @@ class DefocusNet(nn.Module):
 
     def forward(self, stack: torch.Tensor, focus: torch.Tensor) -> dict:
         b, s, _, h, w = stack.shape
-        padded = pad_to_multiple(stack)
+        padded = pad_to_multiple(with_focus_channel(stack, self.focus_measure))
         focus_plane = relative_focus(focus)[:, :, None, None, None].expand(-1, -1, 1, *padded.shape[-2:])
         x = torch.cat([padded, focus_plane.to(padded.dtype)], dim=2).flatten(0, 1)
         features = []
