@@ -28,11 +28,13 @@ BASE_SETTINGS = TrainSettings(steps=200, batch_size=3, crop=64, learning_rate=1e
 
 # name -> (model changes, training changes); each lever alone on top of the previous default
 RECIPES = {
-    "previous default (fp32)": ({}, {}),
+    "fp32, lr 1e-3 (the previous default)": ({}, {}),
     "bf16 autocast": ({}, {"precision": "bf16"}),
     "bf16 + warm-up 20": ({}, {"precision": "bf16", "warmup_steps": 20}),
     "bf16 + lr 2e-3 + warm-up": ({}, {"precision": "bf16", "warmup_steps": 20, "learning_rate": 2e-3}),
     "bf16 + batch 6 crop 48": ({}, {"precision": "bf16", "batch_size": 6, "crop": 48}),
+    "bf16 + focus channel": ({"focus_input": True}, {"precision": "bf16"}),
+    "bf16 + focus channel + lr 2e-3 (default)": ({"focus_input": True}, {"precision": "bf16", "learning_rate": 2e-3}),
 }
 
 

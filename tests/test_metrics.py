@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+import skimage.filters as skf
+from scipy import ndimage
 
 from aifdepth.metrics import aggregate, image_metrics, psnr, ssim, valid_mask
 
@@ -97,14 +99,50 @@ def test_bumpiness_of_constant_and_planar_errors_is_zero(grid):
     assert image_metrics(plane, gt, interior)["bumpiness"] == pytest.approx(0, abs=1e-12)
 
 
-def test_bumpiness_is_the_hessian_norm_in_percent_capped_at_5(grid):
+def test_bumpiness_is_four_times_the_hessian_norm_in_percent_capped_at_5(grid):
+    """scikit-image's Scharr derivative has a gain of 2, so each second derivative is 4x the
+    true one, as in the benchmark's toolkit."""
     rows, cols, interior = grid
     gt = np.zeros(rows.shape)
-    # p - g = a x^2 / 2 has dxx = a, dxy = dyy = 0: the norm is a, shown as 100 a
-    assert image_metrics(0.02 * cols**2 / 2, gt, interior)["bumpiness"] == pytest.approx(2.0)
-    # p - g = a x y has dxy = a: norm sqrt(2 a^2)
-    assert image_metrics(0.01 * cols * rows, gt, interior)["bumpiness"] == pytest.approx(100 * 0.01 * math.sqrt(2))
+    # p - g = a x^2 / 2: dxx = 4a, the other three terms 0; shown as 100 * 4a
+    assert image_metrics(0.01 * cols**2 / 2, gt, interior)["bumpiness"] == pytest.approx(4.0)
+    # p - g = a x y: dxy = dyx = 4a: sqrt(32 a^2)
+    assert image_metrics(0.005 * cols * rows, gt, interior)["bumpiness"] == pytest.approx(100 * 0.005 * math.sqrt(32))
     assert image_metrics(3.0 * cols**2 / 2, gt, interior)["bumpiness"] == pytest.approx(0.05 * 100)
+
+
+def toolkit_bumpiness(error, mask, scharr_h, scharr_v):
+    """The 4D Light Field toolkit's formula, on scikit-image's own filters."""
+    dx, dy = scharr_v(error), scharr_h(error)
+    norm = np.sqrt(scharr_v(dx) ** 2 + scharr_h(dx) ** 2 + scharr_h(dy) ** 2 + scharr_v(dy) ** 2)
+    return np.clip(norm, 0, 0.05)[mask].mean() * 100
+
+
+def with_zeroed_border(edge_filter):
+    """scikit-image 0.16's edge filters zeroed the outermost rows and columns of their result."""
+    def filtered(image):
+        result = edge_filter(image)
+        result[[0, -1], :] = 0
+        result[:, [0, -1]] = 0
+        return result
+    return filtered
+
+
+def test_bumpiness_equals_scikit_image_and_its_0_16_variant():
+    rng = np.random.default_rng(4)
+    gt = rng.uniform(-2, 2, (37, 52))
+    error = ndimage.gaussian_filter(rng.normal(0, 0.3, gt.shape), 2.0)
+    mask = rng.random(gt.shape) < 0.6
+    metrics = image_metrics(gt + error, gt, mask)
+    assert metrics["bumpiness"] == pytest.approx(toolkit_bumpiness(error, mask, skf.scharr_h, skf.scharr_v), rel=1e-9)
+    old = toolkit_bumpiness(error, mask, with_zeroed_border(skf.scharr_h), with_zeroed_border(skf.scharr_v))
+    assert metrics["bumpiness_skimage016"] == pytest.approx(old, rel=1e-9)
+    # the two differ only on the 2-pixel band along the image edge
+    assert metrics["bumpiness_skimage016"] != pytest.approx(metrics["bumpiness"], rel=1e-3)
+    inner = np.zeros(gt.shape, bool)
+    inner[2:-2, 2:-2] = True
+    inner_metrics = image_metrics(gt + error, gt, inner)
+    assert inner_metrics["bumpiness_skimage016"] == pytest.approx(inner_metrics["bumpiness"], rel=1e-12)
 
 
 def test_bumpiness_ignores_unknown_gt_next_to_the_mask(grid):

@@ -69,6 +69,7 @@ def evaluate(model_path, stacks_path, out_json, predictions_path=None, device: s
                     "warm_up_excluded": True, "synchronised": device.startswith("cuda")},
         "paper_compatible": {"abs_rel_sum": metrics.get("abs_rel_paper_sum"),
                              "sqr_rel_sum": metrics.get("sqr_rel_paper_sum"),
+                             "bumpiness": metrics.get("bumpiness_skimage016"),
                              "seconds_unsynchronised": float(np.mean(unsynchronised))},
         "per_image": per_image,
         "trained_on": info.get("train_stacks"),

@@ -13,7 +13,11 @@ MASK_ALIASES = {"rgbd": "middlebury"}  # trained for Middlebury, so scored like 
 BADPIX_THRESHOLD = 0.07
 BUMPINESS_CLIP = 0.05
 BUMPINESS_SCALE = 100.0
-SCHARR_GAIN = 32.0  # OpenCV's Scharr answers 32 to a ramp of slope 1
+# scikit-image's scharr_h / scharr_v, which the 4D Light Field benchmark and the official code
+# call: a central difference f(i+1) - f(i-1) (a gain of 2 on a ramp of slope 1) across a
+# [3, 10, 3] / 16 smoothing, borders reflected (scipy's "reflect": the edge pixel repeats).
+SCHARR_DIFFERENCE = np.array([1.0, 0.0, -1.0])
+SCHARR_SMOOTHING = np.array([3.0, 10.0, 3.0]) / 16.0
 DELTA_BASE = 1.25
 PAPER_SUM_METRICS = ("abs_rel", "sqr_rel")
 RATIO_METRICS = ("log_rmse", "delta1", "delta2", "delta3")
@@ -42,8 +46,16 @@ def valid_mask(gt, dataset: str) -> np.ndarray:
     return mask
 
 
-def _scharr(image: np.ndarray, dx: int, dy: int) -> np.ndarray:
-    return cv2.Scharr(image, cv2.CV_64F, dx, dy) / SCHARR_GAIN
+def scharr(image: np.ndarray, axis: int, zero_border: bool = False) -> np.ndarray:
+    """scikit-image's scharr_h (axis 0) or scharr_v (axis 1) of a 2D image. scikit-image up to
+    0.18 (the official environment pins 0.16.2) also set the outermost rows and columns of every
+    result to 0: `zero_border` does that."""
+    derivative = ndimage.convolve1d(image, SCHARR_DIFFERENCE, axis=axis, mode="reflect")
+    derivative = ndimage.convolve1d(derivative, SCHARR_SMOOTHING, axis=1 - axis, mode="reflect")
+    if zero_border:
+        derivative[[0, -1], :] = 0.0
+        derivative[:, [0, -1]] = 0.0
+    return derivative
 
 
 def _fill_unknown(error: np.ndarray) -> np.ndarray:
@@ -56,18 +68,21 @@ def _fill_unknown(error: np.ndarray) -> np.ndarray:
     return error[tuple(nearest)]
 
 
-def _bumpiness(error: np.ndarray, mask: np.ndarray) -> float:
-    """Mean over the mask of min(0.05, |Hessian(pred - GT)|_F) * 100, the 4D Light Field
-    benchmark's measure of unevenness that a constant or planar error does not have.
-    Derivatives use the whole image, outside the mask too, and only unknown errors are
-    filled (nearest known value); borders are reflected, so a plane's Hessian is exactly
-    0 only 2 pixels away from the image edge. `mask` must not be empty."""
+def bumpiness(error: np.ndarray, mask: np.ndarray, zero_border: bool = False) -> float:
+    """Mean over the mask of min(0.05, |H|) * 100, the 4D Light Field benchmark's measure of
+    unevenness that a constant or planar error does not have, exactly as its toolkit and the
+    official code compute it: |H| = sqrt(dxx^2 + dxy^2 + dyy^2 + dyx^2) from scikit-image's
+    Scharr derivatives, whose gain of 2 makes |H| 4x the Hessian's Frobenius norm. Derivatives
+    use the whole image, outside the mask too, and only unknown errors are filled (nearest
+    known value); a plane's |H| is exactly 0 from 2 pixels inside the image edge.
+    `zero_border`: scikit-image 0.16's variant (see `scharr`). `mask` must not be empty."""
     if not np.isfinite(error[mask]).all():
         return math.nan
     filled = _fill_unknown(error)
-    dx, dy = _scharr(filled, 1, 0), _scharr(filled, 0, 1)
-    dxx, dxy, dyy = _scharr(dx, 1, 0), _scharr(dx, 0, 1), _scharr(dy, 0, 1)
-    hessian_norm = np.sqrt(dxx**2 + 2 * dxy**2 + dyy**2)
+    dx, dy = scharr(filled, 1, zero_border), scharr(filled, 0, zero_border)
+    second = [scharr(dx, 1, zero_border), scharr(dx, 0, zero_border),
+              scharr(dy, 0, zero_border), scharr(dy, 1, zero_border)]
+    hessian_norm = np.sqrt(sum(term**2 for term in second))
     return float(np.minimum(BUMPINESS_CLIP, hessian_norm[mask]).mean() * BUMPINESS_SCALE)
 
 
@@ -95,7 +110,7 @@ def image_metrics(pred, gt, mask) -> dict[str, float]:
     if not pred.shape == gt.shape == mask.shape:
         raise ValueError(f"prediction {pred.shape}, GT {gt.shape} and mask {mask.shape} differ in shape")
     count = int(mask.sum())
-    names = ("mae", "mse", "rmse", "abs_rel", "sqr_rel", "badpix", "bumpiness") + RATIO_METRICS
+    names = ("mae", "mse", "rmse", "abs_rel", "sqr_rel", "badpix", "bumpiness", "bumpiness_skimage016") + RATIO_METRICS
     if count == 0:
         return {**dict.fromkeys(names, math.nan), "count": 0}
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -110,7 +125,8 @@ def image_metrics(pred, gt, mask) -> dict[str, float]:
             "abs_rel": np.mean(abs_error / np.abs(masked_gt)),
             "sqr_rel": np.mean(squared_error / np.abs(masked_gt)),
             "badpix": np.mean(abs_error > BADPIX_THRESHOLD),
-            "bumpiness": _bumpiness(error, mask),
+            "bumpiness": bumpiness(error, mask),
+            "bumpiness_skimage016": bumpiness(error, mask, zero_border=True),
             **_ratio_metrics(pred[mask], masked_gt),
         }
     return {**{name: float(metrics[name]) for name in names}, "count": count}
