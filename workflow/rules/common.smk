@@ -177,14 +177,14 @@ def variant(dataset, name):
 
 
 def seed_run_files():
-    """Evaluations of `seed_runs:` on each variant's first test stack, seed 0 (the main run) included."""
+    """Evaluations of `seed_runs:` on each of the variant's test stacks, seed 0 (the main run) included."""
     runs = config.get("seed_runs", {})
     files = []
     for dataset, names in runs.get("variants", {}).items():
         for name in names:
-            test = variant(dataset, name)["test"][0]
-            files.append(f"results/eval/{dataset}/{name}/{test}.json")
-            files += [f"results/eval/{dataset}/{name}{SEED_MARK}{seed}/{test}.json" for seed in runs["seeds"]]
+            for test in variant(dataset, name)["test"]:
+                files.append(f"results/eval/{dataset}/{name}/{test}.json")
+                files += [f"results/eval/{dataset}/{name}{SEED_MARK}{seed}/{test}.json" for seed in runs["seeds"]]
     return files
 
 
