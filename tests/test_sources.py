@@ -170,6 +170,9 @@ def test_paper_configuration_plans_without_data(tmp_path):
     assert counts["train"] == "24" and counts["evaluate"] == str(35 + 11 * 7)
     trainings = [line for line in result.stdout.splitlines() if " train results/stacks/" in line]
     assert trainings and all("--width paper" in line for line in trainings)
+    # the paper's recipe: RGB slices only, float32, learning rate 1e-3
+    assert all("--no-focus-input" in line and "--precision fp32" in line and "--learning-rate 0.001" in line
+               for line in trainings)
     assert "gpu=1" in result.stdout
 
 

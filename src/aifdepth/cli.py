@@ -1,6 +1,7 @@
 """The `aifdepth` command: the one entry point the Snakemake rules call."""
 
 import argparse
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ import numpy as np
 
 from .errors import InputError, TrainingError
 from .layouts import focus_positions
-from .parallel import set_threads
+from .parallel import cpu_slot, set_threads
 
 log = logging.getLogger("aifdepth")
 
@@ -137,18 +138,28 @@ def cmd_train(args) -> None:
                              regime=regime, loss_weights={"supervised": args.supervised,
                                                           "unsupervised": args.unsupervised,
                                                           "smoothness": args.smoothness})
-    train(config, args.stacks, args.out, args.log, settings, info={"variant": args.out.parent.name},
-          device=pick_device(args.device))
+    device = pick_device(args.device)
+    with cpu_slot_on(device):
+        train(config, args.stacks, args.out, args.log, settings, info={"variant": args.out.parent.name}, device=device)
     log.info("trained %s", args.out)
 
 
 def cmd_evaluate(args) -> None:
+    from .devices import pick_device
     from .evaluate import evaluate
 
-    result = evaluate(args.model, args.stacks, args.out, args.predictions, device=args.device, metric_dataset=args.mask)
+    device = pick_device(args.device)
+    with cpu_slot_on(device):  # also keeps other jobs' processes off the cores it times
+        result = evaluate(args.model, args.stacks, args.out, args.predictions, device=device, metric_dataset=args.mask)
     metrics = result["metrics"]
     log.info("%s on %s: MAE %.4f MSE %.4f RMSE %.4f, %.4f s/stack", args.model, args.stacks, metrics["mae"],
              metrics["mse"], metrics["rmse"], result["runtime"]["seconds_per_stack"])
+
+
+def cpu_slot_on(device: str):
+    """The CPU-heavy commands compute only while holding a CPU slot (`parallel.cpu_slot`) when
+    they run on the CPU; on a GPU the slots would only hold them back."""
+    return cpu_slot() if device == "cpu" else contextlib.nullcontext()
 
 
 def cmd_table(args) -> None:

@@ -1,9 +1,18 @@
 """One thread budget for the whole process, so a Snakemake job uses the `threads:` it
 declared and parallel jobs do not oversubscribe the cores."""
 
+import contextlib
+import fcntl
+import logging
 import os
+import tempfile
+import time
+from pathlib import Path
 
 import cv2
+
+log = logging.getLogger(__name__)
+SLOT_POLL_SECONDS = 0.5
 
 
 def set_threads(count: int) -> None:
@@ -21,3 +30,39 @@ def thread_count() -> int:
     if "AIFDEPTH_THREADS" in os.environ:
         return int(os.environ["AIFDEPTH_THREADS"])
     return len(os.sched_getaffinity(0))
+
+
+def machine_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def cpu_slot(slot_dir: Path | None = None, cores: int | None = None):
+    """Run the block only while this process holds one of the machine's CPU slots, one per
+    `thread_count()` threads of its cores, so at most that many such blocks compute at once
+    whatever `--cores` told Snakemake: 8 trainings time-sharing 2 cores took 30 % more CPU
+    seconds per step than 2 at a time (measured, see README). The slots are file locks in
+    the machine's temporary folder, released by the kernel when a process ends, however it
+    ends."""
+    cores = cores or machine_cores()
+    slots = max(1, cores // thread_count())
+    slot_dir = Path(slot_dir or Path(tempfile.gettempdir()) / f"aifdepth-cpu-slots-{os.getuid()}")
+    slot_dir.mkdir(parents=True, exist_ok=True)
+    waited = False
+    while True:
+        for index in range(slots):
+            handle = open(slot_dir / f"slot{index}.lock", "w")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            try:
+                yield index
+            finally:
+                handle.close()  # closing releases the lock
+            return
+        if not waited:
+            log.info("waiting for one of %d CPU slots (%s)", slots, slot_dir)
+            waited = True
+        time.sleep(SLOT_POLL_SECONDS)
