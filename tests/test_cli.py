@@ -119,6 +119,28 @@ def test_stacks_index_list_outside_stack(hci_root, tmp_path, capsys):
     assert "slice indices [6] are outside 1..5" in capsys.readouterr().err and not out.exists()
 
 
+def test_one_slice_stack_is_refused_like_one_image(tmp_path, capsys):
+    """A one-image 'stack' has nothing to compare: evaluate, predict --stack and predict with
+    one image all stop with the same message, and write nothing."""
+    rgbd_pair(tmp_path)
+    image, disparity = str(tmp_path / "im0.png"), str(tmp_path / "disp0GT.pfm")
+    three, one = tmp_path / "three.h5", tmp_path / "one.h5"
+    for out, focus in [(three, ["20", "35", "50"]), (one, ["20"])]:
+        assert main(["defocus", "--image", image, "--disparity", disparity, "--focus", *focus,
+                     "--aperture", "0.2", "--out", str(out)]) == 0
+    model = tmp_path / "classical.pt"
+    assert main(["train", str(three), "--architecture", "classical", "--out", str(model),
+                 "--log", str(tmp_path / "log.csv")]) == 0
+    capsys.readouterr()
+    runs = [["evaluate", "--model", str(model), "--stacks", str(one), "--out", str(tmp_path / "eval.json")],
+            ["predict", "--model", str(model), "--stack", str(one), "--out", str(tmp_path / "pred_stack")],
+            ["predict", image, "--focus", "20", "--model", str(model), "--out", str(tmp_path / "pred_image")]]
+    for run in runs:
+        assert main(run) == 2, run
+        assert "a focal stack needs at least 2 images" in capsys.readouterr().err, run
+    assert not any((tmp_path / name).exists() for name in ("eval.json", "pred_stack", "pred_image"))
+
+
 @pytest.fixture(scope="module")
 def mobile_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("mobile") / "mobiledepth"

@@ -15,7 +15,7 @@ from .io.atomic import atomic_path
 from .io.images import to_uint8
 from .metrics import aggregate, image_metrics, psnr, ssim, valid_mask
 from .modelfile import load_model
-from .stackfile import read_stacks
+from .stackfile import read_stacks, require_focal_stacks
 
 
 def predict_sample(model, stack, focus, device: str) -> tuple[dict, float, float]:
@@ -41,7 +41,7 @@ def evaluate(model_path, stacks_path, out_json, predictions_path=None, device: s
     """Write the evaluation JSON (and predictions for figures); returns the JSON dict."""
     device = pick_device(device)
     model, config, info = load_model(model_path, device)
-    stacks = read_stacks(stacks_path)
+    stacks = require_focal_stacks(read_stacks(stacks_path), stacks_path)
     dataset = metric_dataset or stacks.dataset
     predict_sample(model, stacks.stack[0], stacks.focus[0], device)  # warm-up, not timed
     per_image, aif_scores, depths, aifs = [], [], [], []

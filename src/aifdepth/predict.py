@@ -16,7 +16,7 @@ from .io.images import read_rgb, to_uint8, write_rgb
 from .io.pfm import write_pfm
 from .layouts import focus_positions
 from .modelfile import load_model
-from .stackfile import read_stacks
+from .stackfile import MIN_SLICES, TOO_FEW_SLICES, read_stacks, require_focal_stacks
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,8 @@ def predict_images(model_path, images, focus, out_dir, device=None, focus_file=N
     focus = focus_positions(focus, "--focus")
     if len(images) != len(focus):
         raise InputError(f"{len(images)} images but {len(focus)} focus positions; give one --focus value per image")
-    if len(images) < 2:
-        raise InputError("a focal stack needs at least 2 images")
+    if len(images) < MIN_SLICES:
+        raise InputError(TOO_FEW_SLICES)
     first = read_rgb(images[0])
     slices = [first] + [read_rgb(p, expected_shape=first.shape[:2]) for p in images[1:]]
     if align is not None:
@@ -66,7 +66,7 @@ def predict_images(model_path, images, focus, out_dir, device=None, focus_file=N
 
 def predict_stack_file(model_path, stacks_path, out_dir, device=None) -> None:
     """Every sample of a unified stack file; one sub-folder per sample when there are several."""
-    stacks = read_stacks(stacks_path)
+    stacks = require_focal_stacks(read_stacks(stacks_path), stacks_path)
     device = pick_device(device)
     model, _, info = load_model(model_path, device)
     if info.get("unit") not in (None, stacks.unit):

@@ -16,6 +16,8 @@ from .io.hdf5 import open_hdf5
 
 REQUIRED_KEYS = ("stack", "focus", "depth", "name")
 REQUIRED_ATTRS = ("dataset", "unit", "source")
+MIN_SLICES = 2  # depth from focus compares slices: one image has nothing to compare
+TOO_FEW_SLICES = f"a focal stack needs at least {MIN_SLICES} images"
 UNITS = ("disparity", "metres")
 SOURCES = ("real", "synthetic")
 
@@ -89,3 +91,11 @@ def read_stacks(path) -> FocalStacks:
             aif=f["aif"][()] if "aif" in f else None,
             params=json.loads(f.attrs.get("params", "{}")),
         )
+
+
+def require_focal_stacks(stacks: FocalStacks, path) -> FocalStacks:
+    """The stacks a model may predict from: at least MIN_SLICES slices each."""
+    slices = stacks.stack.shape[1]
+    if slices < MIN_SLICES:
+        raise InputError(f"{path}: {TOO_FEW_SLICES}, its stacks have {slices}; render it with more focus positions")
+    return stacks
