@@ -29,10 +29,11 @@ def thread_count() -> int:
     """The budget set by `set_threads`, else every core this process may use."""
     if "AIFDEPTH_THREADS" in os.environ:
         return int(os.environ["AIFDEPTH_THREADS"])
-    return len(os.sched_getaffinity(0))
+    return machine_cores()
 
 
 def machine_cores() -> int:
+    """The cores this process may use."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
@@ -40,8 +41,8 @@ def machine_cores() -> int:
 def cpu_slot(slot_dir: Path | None = None, cores: int | None = None):
     """Run the block only while this process holds one of the machine's CPU slots, one per
     `thread_count()` threads of its cores, so at most that many such blocks compute at once
-    whatever `--cores` told Snakemake: 8 trainings time-sharing 2 cores took 30 % more CPU
-    seconds per step than 2 at a time (measured, see README). The slots are file locks in
+    whatever `--cores` told Snakemake: 8 trainings time-sharing 2 cores took up to 1.4x the
+    CPU seconds per step of 2 at a time (measured, see README). The slots are file locks in
     the machine's temporary folder, released by the kernel when a process ends, however it
     ends."""
     cores = cores or machine_cores()
