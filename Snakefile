@@ -1,6 +1,7 @@
 # aifdepth: AiFDepthNet (ICCV 2021) from raw data to focal stacks, models, tables and figures.
 # `snakemake --cores 8 all` runs everything the default config declares.
 
+
 configfile: "config.yaml"
 
 

@@ -39,8 +39,9 @@ def focal_stack(rng, width, height, slices, max_blur, breathing, motion, rotatio
             angle = float(rng.uniform(-rotation_deg, rotation_deg))
             matrix[:2] = cv2.getRotationMatrix2D(centre, angle, 1.0 + breathing * k / (slices - 1))
             matrix[:2, 2] += rng.uniform(-motion, motion, 2)
-        captured.append(cv2.warpAffine(aligned, matrix[:2], (width, height), flags=cv2.INTER_CUBIC,
-                                       borderMode=cv2.BORDER_REFLECT))
+        captured.append(
+            cv2.warpAffine(aligned, matrix[:2], (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+        )
         truths.append(matrix)
     return captured, truths
 
@@ -58,11 +59,21 @@ def main():
     args = parser.parse_args()
 
     width, height = args.size
-    slices, truths = focal_stack(np.random.default_rng(args.seed), width, height, args.slices, args.max_blur,
-                                 args.breathing, args.motion, args.rotation)
-    print(f"align {args.slices} slices of {width}x{height}: blur sigma 0..{args.max_blur}, breathing "
-          f"{args.breathing:.0%}, translation up to {args.motion} px, rotation up to {args.rotation} deg, "
-          f"OpenCV threads {cv2.getNumThreads()}")
+    slices, truths = focal_stack(
+        np.random.default_rng(args.seed),
+        width,
+        height,
+        args.slices,
+        args.max_blur,
+        args.breathing,
+        args.motion,
+        args.rotation,
+    )
+    print(
+        f"align {args.slices} slices of {width}x{height}: blur sigma 0..{args.max_blur}, breathing "
+        f"{args.breathing:.0%}, translation up to {args.motion} px, rotation up to {args.rotation} deg, "
+        f"OpenCV threads {cv2.getNumThreads()}"
+    )
     for motion in MOTIONS:
         alignment = align_stack(slices, motion=motion)  # warm-up
         seconds = []
@@ -70,11 +81,15 @@ def main():
             start = time.perf_counter()
             alignment = align_stack(slices, motion=motion)
             seconds.append(time.perf_counter() - start)
-        errors = [corner_error(estimated, true, (height, width))
-                  for estimated, true in zip(alignment.transforms[1:], truths[1:], strict=True)]
-        print(f"  {motion:10s}  {statistics.median(seconds):6.2f} s (median of {args.runs})   corner error of slices "
-              f"1..{args.slices - 1}: mean {np.mean(errors):.3f} px, max {np.max(errors):.3f} px   "
-              f"warnings {len(alignment.warnings)}")
+        errors = [
+            corner_error(estimated, true, (height, width))
+            for estimated, true in zip(alignment.transforms[1:], truths[1:], strict=True)
+        ]
+        print(
+            f"  {motion:10s}  {statistics.median(seconds):6.2f} s (median of {args.runs})   corner error of slices "
+            f"1..{args.slices - 1}: mean {np.mean(errors):.3f} px, max {np.max(errors):.3f} px   "
+            f"warnings {len(alignment.warnings)}"
+        )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,12 @@ def measure(variant: str, slices: int, size: int, width: str, repeats: int, devi
         peak_mb = torch.cuda.max_memory_allocated() / 2**20
     else:
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"variant": variant, "seconds": statistics.median(times), "parameters": count_parameters(model),
-            "peak_mb": peak_mb}
+    return {
+        "variant": variant,
+        "seconds": statistics.median(times),
+        "parameters": count_parameters(model),
+        "peak_mb": peak_mb,
+    }
 
 
 def main():
@@ -60,14 +64,33 @@ def main():
         print(json.dumps(measure(args.variant, args.slices, args.size, args.width, args.repeats, args.device)))
         return
     memory = "peak GPU memory allocated" if args.device.startswith("cuda") else "peak memory (RSS)"
-    print(f"AiFDepthNet 3D ({args.width}) inference, 1x{args.slices}x{args.size}x{args.size}, "
-          f"{device_name(args.device)}, torch.inference_mode, median of {args.repeats} after a warm-up")
+    print(
+        f"AiFDepthNet 3D ({args.width}) inference, 1x{args.slices}x{args.size}x{args.size}, "
+        f"{device_name(args.device)}, torch.inference_mode, median of {args.repeats} after a warm-up"
+    )
     results = []
     for variant in VARIANTS:
-        child = subprocess.run([sys.executable, __file__, "--variant", variant, "--slices", str(args.slices),
-                                "--size", str(args.size), "--width", args.width, "--repeats", str(args.repeats),
-                                "--device", args.device],
-                               capture_output=True, text=True, check=True)
+        child = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--variant",
+                variant,
+                "--slices",
+                str(args.slices),
+                "--size",
+                str(args.size),
+                "--width",
+                args.width,
+                "--repeats",
+                str(args.repeats),
+                "--device",
+                args.device,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         results.append(json.loads(child.stdout))
         print(f"  {variant:22s} {results[-1]['seconds']:8.4f} s   {memory} {results[-1]['peak_mb']:7.0f} MB")
     print(f"  parameters {results[0]['parameters']:,}")

@@ -44,8 +44,9 @@ def light_field(size, grid, seed):
             for colour, coverage, disparity in layers:
                 map_cols, map_rows = grid_cols + np.float32(dv * disparity), grid_rows + np.float32(du * disparity)
                 seen = cv2.remap(colour, map_cols, map_rows, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT_101)
-                covered = cv2.remap(coverage.astype(np.float32), map_cols, map_rows, cv2.INTER_NEAREST,
-                                    borderMode=cv2.BORDER_REPLICATE)
+                covered = cv2.remap(
+                    coverage.astype(np.float32), map_cols, map_rows, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE
+                )
                 view = np.where(covered[..., None] > 0.5, np.clip(seen, 0, 1), view)
             views[u, v] = view
     return views
@@ -90,8 +91,10 @@ def main():
     print(f"  reference (float64)  {reference_seconds:8.2f} s")
     print(f"  fast (float32)       {warm:8.2f} s   (first call {first:.2f} s)")
     print(f"  speed-up             {reference_seconds / warm:8.1f} x   (first call {reference_seconds / first:.1f} x)")
-    print(f"  within 1 grey level  {100 * np.mean(grey_levels <= 1):8.4f} % of values, "
-          f"max |diff| {grey_levels.max():.2f} grey levels")
+    print(
+        f"  within 1 grey level  {100 * np.mean(grey_levels <= 1):8.4f} % of values, "
+        f"max |diff| {grey_levels.max():.2f} grey levels"
+    )
 
     width, height = args.defocus_size
     image, disparity = rgbd(width, height, args.seed)

@@ -57,8 +57,14 @@ def run_recipe(name, model, settings, train_stacks, tests, budgets, work) -> lis
         start = time.process_time()
         train(model, train_stacks, path, path.with_suffix(".csv"), replace(settings, steps=steps))
         cpu = time.process_time() - start
-        row = {"recipe": name, "budget_cpu_s": budget, "steps": steps, "train_cpu_s": round(cpu, 1),
-               "steps_per_cpu_s": round(rate, 3), "crops_per_cpu_s": round(rate * settings.batch_size, 2)}
+        row = {
+            "recipe": name,
+            "budget_cpu_s": budget,
+            "steps": steps,
+            "train_cpu_s": round(cpu, 1),
+            "steps_per_cpu_s": round(rate, 3),
+            "crops_per_cpu_s": round(rate * settings.batch_size, 2),
+        }
         row.update(test_maes(path, tests, work))
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -66,15 +72,23 @@ def run_recipe(name, model, settings, train_stacks, tests, budgets, work) -> lis
 
 
 def test_maes(model_path: Path, tests: list[Path], work: Path) -> dict:
-    return {f"mae_{test.stem}": round(evaluate(model_path, test, work / "eval.json", device="cpu")["metrics"]["mae"], 4)
-            for test in tests}
+    return {
+        f"mae_{test.stem}": round(evaluate(model_path, test, work / "eval.json", device="cpu")["metrics"]["mae"], 4)
+        for test in tests
+    }
 
 
 def classical_row(train_stacks, tests, work) -> dict:
     path = work / "classical.pt"
     train(ModelConfig(architecture="classical"), train_stacks, path, work / "classical.csv", BASE_SETTINGS)
-    row = {"recipe": "classical focus measure", "budget_cpu_s": 0, "steps": 0, "train_cpu_s": 0,
-           "steps_per_cpu_s": "", "crops_per_cpu_s": ""}
+    row = {
+        "recipe": "classical focus measure",
+        "budget_cpu_s": 0,
+        "steps": 0,
+        "train_cpu_s": 0,
+        "steps_per_cpu_s": "",
+        "crops_per_cpu_s": "",
+    }
     row.update(test_maes(path, tests, work))
     print(json.dumps(row), flush=True)
     return row

@@ -31,8 +31,10 @@ def install() -> None:
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         raise SlurmUnavailable("Slurm is not installed and this is not a root Debian machine that could install it")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (["apt-get", "update", "-qq"],
-                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES]):
+    for command in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES],
+    ):
         result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
         if result.returncode != 0:
             raise SlurmUnavailable(f"`{' '.join(command)}` failed: {result.stderr[-500:]}")

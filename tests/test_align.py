@@ -40,8 +40,9 @@ def focal_stack(rng, warped=True):
             angle = float(rng.uniform(-ROTATION_DEG, ROTATION_DEG))
             matrix[:2] = cv2.getRotationMatrix2D(centre, angle, 1.0 + BREATHING * k / (SLICES - 1))
             matrix[:2, 2] += rng.uniform(-MOTION_PX, MOTION_PX, 2)
-        slices.append(cv2.warpAffine(aligned, matrix[:2], (WIDTH, HEIGHT), flags=cv2.INTER_CUBIC,
-                                     borderMode=cv2.BORDER_REFLECT))
+        slices.append(
+            cv2.warpAffine(aligned, matrix[:2], (WIDTH, HEIGHT), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+        )
         truths.append(matrix)
         aligned_slices.append(aligned)
     return slices, truths, aligned_slices
@@ -131,15 +132,18 @@ def stack_of(count, shape=(40, 50, 3), dtype=np.uint8):
     return [np.zeros(shape, dtype) for _ in range(count)]
 
 
-@pytest.mark.parametrize("images, reference, motion, message", [
-    (stack_of(1), 0, "affine", "at least 2"),
-    (stack_of(1) + [np.zeros((40, 60, 3), np.uint8)], 0, "affine", "slice 1"),
-    (stack_of(1) + [np.zeros((40, 50), np.uint8)], 0, "affine", "slice 1"),
-    (stack_of(2, dtype=np.float32), 0, "affine", "slice 0"),
-    (stack_of(3), 3, "affine", "reference slice 3"),
-    (stack_of(3), -1, "affine", "reference slice -1"),
-    (stack_of(3), 0, "similarity", "unknown motion"),
-])
+@pytest.mark.parametrize(
+    "images, reference, motion, message",
+    [
+        (stack_of(1), 0, "affine", "at least 2"),
+        ([*stack_of(1), np.zeros((40, 60, 3), np.uint8)], 0, "affine", "slice 1"),
+        ([*stack_of(1), np.zeros((40, 50), np.uint8)], 0, "affine", "slice 1"),
+        (stack_of(2, dtype=np.float32), 0, "affine", "slice 0"),
+        (stack_of(3), 3, "affine", "reference slice 3"),
+        (stack_of(3), -1, "affine", "reference slice -1"),
+        (stack_of(3), 0, "similarity", "unknown motion"),
+    ],
+)
 def test_bad_input_raises(images, reference, motion, message):
     with pytest.raises(InputError, match=message):
         align_stack(images, reference, motion)

@@ -32,8 +32,22 @@ def test_console_script_is_installed():
 
 def test_refocus_writes_one_sample_with_negative_disparities(hci_root, tmp_path):
     out = tmp_path / "boxes.h5"
-    assert main(["refocus", str(hci_root / "training" / "boxes"), "--disparities", "-2.5", "-1", "0", "1.5",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "refocus",
+                str(hci_root / "training" / "boxes"),
+                "--disparities",
+                "-2.5",
+                "-1",
+                "0",
+                "1.5",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     stacks = read_stacks(out)
     assert stacks.stack.shape == (1, 4, 32, 32, 3) and stacks.names == ["boxes"]
     np.testing.assert_allclose(stacks.focus[0], [-2.5, -1, 0, 1.5])
@@ -63,7 +77,7 @@ def rgbd_pair(tmp_path, shape=(24, 32)):
     rng = np.random.default_rng(0)
     write_rgb(tmp_path / "im0.png", rng.integers(0, 256, (*shape, 3), dtype=np.uint8))
     disparity = np.full(shape, 20.0, np.float32)
-    disparity[:, shape[1] // 2:] = 50.0
+    disparity[:, shape[1] // 2 :] = 50.0
     disparity[0, 0] = np.inf
     write_pfm(tmp_path / "disp0GT.pfm", disparity)
 
@@ -71,25 +85,58 @@ def rgbd_pair(tmp_path, shape=(24, 32)):
 def test_defocus_writes_stack_and_keeps_unknown_as_nan(tmp_path):
     rgbd_pair(tmp_path)
     out = tmp_path / "stack.h5"
-    assert main(["defocus", "--image", str(tmp_path / "im0.png"), "--disparity", str(tmp_path / "disp0GT.pfm"),
-                 "--focus", "20", "35", "50", "--aperture", "0.2", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "defocus",
+                "--image",
+                str(tmp_path / "im0.png"),
+                "--disparity",
+                str(tmp_path / "disp0GT.pfm"),
+                "--focus",
+                "20",
+                "35",
+                "50",
+                "--aperture",
+                "0.2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     stacks = read_stacks(out)
     assert stacks.stack.shape == (1, 3, 24, 32, 3)
     assert np.isnan(stacks.depth[0, 0, 0]) and stacks.depth[0, 1, 1] == 20.0
     assert stacks.params["aperture"] == 0.2
 
 
-@pytest.mark.parametrize("problem, args, message", [
-    ("empty focus", ["--focus"], "--focus must be a non-empty"),
-    ("wrong size", ["--focus", "20"], "image is 32x24 (WxH) but"),
-])
+@pytest.mark.parametrize(
+    "problem, args, message",
+    [
+        ("empty focus", ["--focus"], "--focus must be a non-empty"),
+        ("wrong size", ["--focus", "20"], "image is 32x24 (WxH) but"),
+    ],
+)
 def test_defocus_bad_input(tmp_path, capsys, problem, args, message):
     rgbd_pair(tmp_path)
     if problem == "wrong size":
         write_pfm(tmp_path / "disp0GT.pfm", np.ones((20, 32), np.float32))
     out = tmp_path / "stack.h5"
-    code = main(["defocus", "--image", str(tmp_path / "im0.png"), "--disparity", str(tmp_path / "disp0GT.pfm"),
-                 "--aperture", "0.2", "--out", str(out), *args])
+    code = main(
+        [
+            "defocus",
+            "--image",
+            str(tmp_path / "im0.png"),
+            "--disparity",
+            str(tmp_path / "disp0GT.pfm"),
+            "--aperture",
+            "0.2",
+            "--out",
+            str(out),
+            *args,
+        ]
+    )
     assert code == 2 and message in capsys.readouterr().err and not out.exists()
 
 
@@ -98,8 +145,24 @@ def test_defocus_truncated_pfm(tmp_path, capsys):
     data = (tmp_path / "disp0GT.pfm").read_bytes()
     (tmp_path / "disp0GT.pfm").write_bytes(data[: len(data) // 2])
     out = tmp_path / "stack.h5"
-    assert main(["defocus", "--image", str(tmp_path / "im0.png"), "--disparity", str(tmp_path / "disp0GT.pfm"),
-                 "--focus", "20", "--aperture", "0.2", "--out", str(out)]) == 2
+    assert (
+        main(
+            [
+                "defocus",
+                "--image",
+                str(tmp_path / "im0.png"),
+                "--disparity",
+                str(tmp_path / "disp0GT.pfm"),
+                "--focus",
+                "20",
+                "--aperture",
+                "0.2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "disp0GT.pfm: truncated PFM" in capsys.readouterr().err and not out.exists()
 
 
@@ -114,8 +177,30 @@ def test_stacks_from_h5_without_expected_keys(tmp_path, capsys):
 
 def test_stacks_index_list_outside_stack(hci_root, tmp_path, capsys):
     out = tmp_path / "val.h5"
-    assert main(["stacks", "hci", str(hci_root), "--split", "val", "--slices", "5", "--focus-range", "-2.5", "2.5",
-                 "--indices", "1", "6", "--source", "synthetic", "--out", str(out)]) == 2
+    assert (
+        main(
+            [
+                "stacks",
+                "hci",
+                str(hci_root),
+                "--split",
+                "val",
+                "--slices",
+                "5",
+                "--focus-range",
+                "-2.5",
+                "2.5",
+                "--indices",
+                "1",
+                "6",
+                "--source",
+                "synthetic",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "slice indices [6] are outside 1..5" in capsys.readouterr().err and not out.exists()
 
 
@@ -126,15 +211,46 @@ def test_one_slice_stack_is_refused_like_one_image(tmp_path, capsys):
     image, disparity = str(tmp_path / "im0.png"), str(tmp_path / "disp0GT.pfm")
     three, one = tmp_path / "three.h5", tmp_path / "one.h5"
     for out, focus in [(three, ["20", "35", "50"]), (one, ["20"])]:
-        assert main(["defocus", "--image", image, "--disparity", disparity, "--focus", *focus,
-                     "--aperture", "0.2", "--out", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "defocus",
+                    "--image",
+                    image,
+                    "--disparity",
+                    disparity,
+                    "--focus",
+                    *focus,
+                    "--aperture",
+                    "0.2",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
     model = tmp_path / "classical.pt"
-    assert main(["train", str(three), "--architecture", "classical", "--out", str(model),
-                 "--log", str(tmp_path / "log.csv")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(three),
+                "--architecture",
+                "classical",
+                "--out",
+                str(model),
+                "--log",
+                str(tmp_path / "log.csv"),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
-    runs = [["evaluate", "--model", str(model), "--stacks", str(one), "--out", str(tmp_path / "eval.json")],
-            ["predict", "--model", str(model), "--stack", str(one), "--out", str(tmp_path / "pred_stack")],
-            ["predict", image, "--focus", "20", "--model", str(model), "--out", str(tmp_path / "pred_image")]]
+    runs = [
+        ["evaluate", "--model", str(model), "--stacks", str(one), "--out", str(tmp_path / "eval.json")],
+        ["predict", "--model", str(model), "--stack", str(one), "--out", str(tmp_path / "pred_stack")],
+        ["predict", image, "--focus", "20", "--model", str(model), "--out", str(tmp_path / "pred_image")],
+    ]
     for run in runs:
         assert main(run) == 2, run
         assert "a focal stack needs at least 2 images" in capsys.readouterr().err, run
@@ -154,8 +270,9 @@ def test_align_command_undoes_the_recorded_breathing_and_motion(mobile_root, tmp
     frames = sorted((mobile_root / "Photos" / "scene00").glob("a*.jpg"))
     assert main(["align", *map(str, frames), "--out", str(tmp_path)]) == 0
     record = json.loads((tmp_path / "transforms.json").read_text())
-    assert [s["output"] for s in record["slices"]] == [str(tmp_path / f"{k:02d}_{f.stem}.png")
-                                                       for k, f in enumerate(frames)]
+    assert [s["output"] for s in record["slices"]] == [
+        str(tmp_path / f"{k:02d}_{f.stem}.png") for k, f in enumerate(frames)
+    ]
     assert all(Path(s["output"]).is_file() for s in record["slices"]) and not record["warnings"]
     truth = json.loads((mobile_root / "synthetic_truth" / "scene00.json").read_text())["transforms"]
     for estimated, true in zip(record["slices"], truth):
@@ -167,16 +284,60 @@ def test_predict_reads_calibrated_txt_and_aligns(mobile_root, tmp_path):
     """Mobile Depth's calibrated.txt ends with the focal length: one line more than frames."""
     model = tmp_path / "classical.pt"
     stacks = tmp_path / "stacks.h5"
-    assert main(["stacks", "mobiledepth", str(mobile_root), "--split", "test", "--out", str(stacks),
-                 "--source", "synthetic", "--frames", "unaligned"]) == 0
-    assert main(["train", str(stacks), "--architecture", "classical", "--out", str(model),
-                 "--log", str(tmp_path / "log.csv")]) == 0
+    assert (
+        main(
+            [
+                "stacks",
+                "mobiledepth",
+                str(mobile_root),
+                "--split",
+                "test",
+                "--out",
+                str(stacks),
+                "--source",
+                "synthetic",
+                "--frames",
+                "unaligned",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "train",
+                str(stacks),
+                "--architecture",
+                "classical",
+                "--out",
+                str(model),
+                "--log",
+                str(tmp_path / "log.csv"),
+            ]
+        )
+        == 0
+    )
     frames = sorted((mobile_root / "Photos" / "scene00").glob("a*.jpg"))
     calibrated = tmp_path / "calibrated.txt"
     focus = (mobile_root / "calibration" / "scene00" / "calibrated.txt").read_text()
     calibrated.write_text(focus + "4.5 0\n")  # the focal length line of the real files
     out = tmp_path / "pred"
-    assert main(["predict", *map(str, frames), "--focus-file", str(calibrated), "--align",
-                 "affine", "--model", str(model), "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                *map(str, frames),
+                "--focus-file",
+                str(calibrated),
+                "--align",
+                "affine",
+                "--model",
+                str(model),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert (out / "depth.pfm").is_file() and (out / "depth.png").is_file()
     assert len(json.loads((out / "transforms.json").read_text())["transforms"]) == len(frames)

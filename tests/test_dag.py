@@ -20,8 +20,20 @@ TINY = REPO / "tests" / "configs" / "tiny.yaml"
 
 def snakemake(workdir, *args, configfile=TINY):
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-               "--configfile", str(configfile), "--cores", "2", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(configfile),
+        "--cores",
+        "2",
+        *args,
+    ]
     return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=1500)
 
 
@@ -110,8 +122,9 @@ def test_bad_config_value_is_named(tmp_path):
 
 def test_lint_is_clean(tmp_path):
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    result = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
     assert "Congratulations" in result.stdout + result.stderr, result.stdout + result.stderr
 
 
@@ -138,8 +151,15 @@ def paper_matrix_config(path: Path, **training) -> Path:
     config["datasets"] = yaml.safe_load(TINY.read_text())["datasets"]
     config["datasets"]["ddff"]["size"] = [32, 32]  # at least the smallest training crop
     config["datasets"]["hci"]["heldout"] = 2
-    config["training"] = {"steps": 2, "batch_size": 2, "crop": 32, "learning_rate": 0.001, "seed": 0,
-                          "checkpoint_every": 2, **training}
+    config["training"] = {
+        "steps": 2,
+        "batch_size": 2,
+        "crop": 32,
+        "learning_rate": 0.001,
+        "seed": 0,
+        "checkpoint_every": 2,
+        **training,
+    }
     for variants in config["variants"].values():
         for variant in variants.values():
             variant.get("train", {}).pop("steps", None)  # every variant trains the two steps above
@@ -164,8 +184,9 @@ def test_every_table_has_the_papers_rows_and_finite_numbers(reported):
         latex = (workdir / "results" / "tables" / f"{name}.tex").read_text()
         assert all(rule in latex for rule in (r"\toprule", r"\midrule", r"\bottomrule", r"\caption{"))
         frame = pd.read_csv(workdir / "results" / "tables" / f"{name}.csv", dtype=str, keep_default_na=False)
-        assert [tuple(row) for row in frame[list(table.label_columns)].itertuples(index=False)] == \
-            [labels for labels, _ in table.rows]
+        assert [tuple(row) for row in frame[list(table.label_columns)].itertuples(index=False)] == [
+            labels for labels, _ in table.rows
+        ]
         numbers = frame.drop(columns=[*table.label_columns, "data"]).astype(float)
         assert numbers.shape[1] == len(table.metrics) * len(table.groups)
         assert np.isfinite(numbers.to_numpy()).all(), name

@@ -1,5 +1,7 @@
 """Layered defocus: focus, blur growth, occlusion edges, unknown depth and normalisation."""
 
+import itertools
+
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -32,22 +34,22 @@ def test_focused_foreground_is_unchanged_up_to_the_occlusion_edge():
     image = texture()
     [slice_] = defocus_stack(image, two_planes(), [NEAR], APERTURE)
     np.testing.assert_allclose(slice_[:, :EDGE], image[:, :EDGE], atol=1e-6)
-    assert sharpness(slice_[:, EDGE + 1:]) < 0.2 * sharpness(image[:, EDGE + 1:])
+    assert sharpness(slice_[:, EDGE + 1 :]) < 0.2 * sharpness(image[:, EDGE + 1 :])
 
 
 def test_focused_background_is_unchanged_beyond_the_foreground_blur():
     image = texture()
     [slice_] = defocus_stack(image, two_planes(), [FAR], APERTURE)
     reach = int(np.ceil(APERTURE * (NEAR - FAR))) + 1
-    np.testing.assert_allclose(slice_[:, EDGE + reach:], image[:, EDGE + reach:], atol=1e-3)
-    assert sharpness(slice_[:, :EDGE - reach]) < 0.2 * sharpness(image[:, :EDGE - reach])
+    np.testing.assert_allclose(slice_[:, EDGE + reach :], image[:, EDGE + reach :], atol=1e-3)
+    assert sharpness(slice_[:, : EDGE - reach]) < 0.2 * sharpness(image[:, : EDGE - reach])
 
 
 def test_blur_grows_with_distance_from_focus():
     image = texture()
     stack = defocus_stack(image, np.full((HEIGHT, WIDTH), FAR), [FAR, FAR + 1, FAR + 2, FAR + 4], APERTURE)
     scores = [sharpness(slice_[8:-8, 8:-8]) for slice_ in stack]
-    assert all(later < earlier for earlier, later in zip(scores, scores[1:])), scores
+    assert all(later < earlier for earlier, later in itertools.pairwise(scores)), scores
     np.testing.assert_allclose(stack[0], image, atol=1e-6)
 
 
@@ -93,8 +95,7 @@ def test_all_unknown_disparity_is_rejected():
 def test_uint8_image_is_read_as_grey_levels():
     image = np.round(texture() * 255).astype(np.uint8)
     stack = defocus_stack(image, two_planes(), [5.0], APERTURE)
-    np.testing.assert_allclose(stack, defocus_stack(image / np.float32(255), two_planes(), [5.0], APERTURE),
-                               atol=1e-6)
+    np.testing.assert_allclose(stack, defocus_stack(image / np.float32(255), two_planes(), [5.0], APERTURE), atol=1e-6)
     assert stack.dtype == np.float32 and stack.shape == (1, HEIGHT, WIDTH, 3)
 
 
@@ -108,15 +109,24 @@ def test_explicit_layer_step():
         defocus_stack(image, disparity, [5.0], 0.5, layer_step=0.0)
 
 
-@pytest.mark.parametrize("image, disparity, focus, aperture, message", [
-    (np.zeros((HEIGHT, WIDTH)), np.zeros((HEIGHT, WIDTH)), [0.0], 1.0, r"\(H, W, 3\)"),
-    (np.zeros((HEIGHT, WIDTH, 3)), np.zeros((HEIGHT, WIDTH + 1)), [0.0], 1.0, rf"\({HEIGHT}, {WIDTH + 1}\).*\({HEIGHT}, {WIDTH}\)"),
-    (np.zeros((HEIGHT, WIDTH, 3)), np.zeros((HEIGHT, WIDTH)), [], 1.0, "non-empty"),
-    (np.zeros((HEIGHT, WIDTH, 3)), np.zeros((HEIGHT, WIDTH)), [0.0, np.inf], 1.0, "finite"),
-    (np.zeros((HEIGHT, WIDTH, 3)), np.zeros((HEIGHT, WIDTH)), [0.0], -1.0, ">= 0"),
-    (np.zeros((HEIGHT, WIDTH, 3)), np.zeros((HEIGHT, WIDTH)), [0.0], np.nan, "finite"),
-    (np.zeros((HEIGHT, WIDTH, 3)), np.zeros((HEIGHT, WIDTH)), [0.0, 1.0], [1.0, 2.0, 3.0], "one per focus"),
-])
+@pytest.mark.parametrize(
+    "image, disparity, focus, aperture, message",
+    [
+        (np.zeros((HEIGHT, WIDTH)), np.zeros((HEIGHT, WIDTH)), [0.0], 1.0, r"\(H, W, 3\)"),
+        (
+            np.zeros((HEIGHT, WIDTH, 3)),
+            np.zeros((HEIGHT, WIDTH + 1)),
+            [0.0],
+            1.0,
+            rf"\({HEIGHT}, {WIDTH + 1}\).*\({HEIGHT}, {WIDTH}\)",
+        ),
+        (np.zeros((HEIGHT, WIDTH, 3)), np.zeros((HEIGHT, WIDTH)), [], 1.0, "non-empty"),
+        (np.zeros((HEIGHT, WIDTH, 3)), np.zeros((HEIGHT, WIDTH)), [0.0, np.inf], 1.0, "finite"),
+        (np.zeros((HEIGHT, WIDTH, 3)), np.zeros((HEIGHT, WIDTH)), [0.0], -1.0, ">= 0"),
+        (np.zeros((HEIGHT, WIDTH, 3)), np.zeros((HEIGHT, WIDTH)), [0.0], np.nan, "finite"),
+        (np.zeros((HEIGHT, WIDTH, 3)), np.zeros((HEIGHT, WIDTH)), [0.0, 1.0], [1.0, 2.0, 3.0], "one per focus"),
+    ],
+)
 def test_bad_inputs_are_rejected(image, disparity, focus, aperture, message):
     with pytest.raises(ValueError, match=message):
         defocus_stack(image, disparity, focus, aperture)

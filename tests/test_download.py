@@ -59,10 +59,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_confirmation_page(self, route, path):
         if route.confirm_by_form:
-            page = (f'<html><body><form id="download-form" action="{path}" method="get">'
-                    f'<input type="hidden" name="id" value="abc"><input type="hidden" name="export" value="download">'
-                    f'<input type="hidden" name="confirm" value="{route.confirm_token}">'
-                    f'<input type="hidden" name="uuid" value="u-1"></form></body></html>').encode()
+            page = (
+                f'<html><body><form id="download-form" action="{path}" method="get">'
+                f'<input type="hidden" name="id" value="abc"><input type="hidden" name="export" value="download">'
+                f'<input type="hidden" name="confirm" value="{route.confirm_token}">'
+                f'<input type="hidden" name="uuid" value="u-1"></form></body></html>'
+            ).encode()
         else:
             page = b"<html><body>Google Drive can't scan this file for viruses.</body></html>"
         self.send_response(200)
@@ -93,7 +95,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         if route.cut_after is not None and route.hits == 1:
-            self.wfile.write(payload[:route.cut_after])
+            self.wfile.write(payload[: route.cut_after])
             self.close_connection = True
             return
         self.wfile.write(payload)
@@ -141,8 +143,16 @@ def get(url, tmp_path, *, name="data.h5", key="set/data.h5", **options):
     """Fetch `url` into tmp_path/data/`name` with fast retries; return the written path."""
     remote_options = {k: options.pop(k) for k in ("sha256", "size", "page") if k in options}
     remote = RemoteFile(url=url, name=name, **remote_options)
-    return fetch(remote, tmp_path / "data" / name, checksums=tmp_path / "checksums.sha256", key=key,
-                 offline_hint=HINT, backoff=0.01, timeout=5, **options)
+    return fetch(
+        remote,
+        tmp_path / "data" / name,
+        checksums=tmp_path / "checksums.sha256",
+        key=key,
+        offline_hint=HINT,
+        backoff=0.01,
+        timeout=5,
+        **options,
+    )
 
 
 def test_download_with_published_checksum_writes_exact_bytes(server, tmp_path):

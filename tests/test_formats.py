@@ -126,8 +126,14 @@ def test_hci_parameters_cfg_checked(tmp_path):
 
 
 def test_hci_splits(tmp_path):
-    for category, name in [("training", "boxes"), ("training", "cotton"), ("training", "dino"),
-                           ("training", "sideboard"), ("additional", "town"), ("test", "herbs")]:
+    for category, name in [
+        ("training", "boxes"),
+        ("training", "cotton"),
+        ("training", "dino"),
+        ("training", "sideboard"),
+        ("additional", "town"),
+        ("test", "herbs"),
+    ]:
         make_hci_scene(tmp_path / category / name, 4, 4)
     dataset = open_dataset("hci", tmp_path)
     assert dataset.names("val") == ["boxes", "cotton", "dino", "sideboard"]

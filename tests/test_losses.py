@@ -76,10 +76,15 @@ def test_smoothness_gradient_flows_to_depth():
 
 
 def example(with_aif=True):
-    outputs = {"depth": torch.tensor([[[1.0, 2.0], [3.0, 4.0]]], requires_grad=True),
-               "aif": torch.full((1, 3, 2, 2), 0.5, requires_grad=True) if with_aif else None}
-    batch = {"depth": torch.tensor([[[1.5, NAN], [2.0, 4.0]]]), "aif": torch.full((1, 3, 2, 2), 0.25),
-             "image": torch.full((1, 3, 2, 2), 0.5)}
+    outputs = {
+        "depth": torch.tensor([[[1.0, 2.0], [3.0, 4.0]]], requires_grad=True),
+        "aif": torch.full((1, 3, 2, 2), 0.5, requires_grad=True) if with_aif else None,
+    }
+    batch = {
+        "depth": torch.tensor([[[1.5, NAN], [2.0, 4.0]]]),
+        "aif": torch.full((1, 3, 2, 2), 0.25),
+        "image": torch.full((1, 3, 2, 2), 0.5),
+    }
     return outputs, batch
 
 
@@ -113,11 +118,14 @@ def test_total_loss_needs_aif_for_the_unsupervised_loss(model_has_aif):
         total_loss(outputs, batch, {"supervised": 1.0, "unsupervised": 1.0, "smoothness": 0.0})
 
 
-@pytest.mark.parametrize("weights, message", [
-    ({"supervised": 1.0, "smooth": 0.1}, "unknown loss weight"),
-    ({"supervised": -1.0}, ">= 0"),
-    ({"supervised": 0.0, "unsupervised": 0.0, "smoothness": 0.0}, "at least one"),
-])
+@pytest.mark.parametrize(
+    "weights, message",
+    [
+        ({"supervised": 1.0, "smooth": 0.1}, "unknown loss weight"),
+        ({"supervised": -1.0}, ">= 0"),
+        ({"supervised": 0.0, "unsupervised": 0.0, "smoothness": 0.0}, "at least one"),
+    ],
+)
 def test_total_loss_rejects_bad_weights(weights, message):
     outputs, batch = example()
     with pytest.raises(ValueError, match=message):

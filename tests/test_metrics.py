@@ -120,11 +120,13 @@ def toolkit_bumpiness(error, mask, scharr_h, scharr_v):
 
 def with_zeroed_border(edge_filter):
     """scikit-image 0.16's edge filters zeroed the outermost rows and columns of their result."""
+
     def filtered(image):
         result = edge_filter(image)
         result[[0, -1], :] = 0
         result[:, [0, -1]] = 0
         return result
+
     return filtered
 
 
@@ -154,15 +156,18 @@ def test_bumpiness_ignores_unknown_gt_next_to_the_mask(grid):
     assert image_metrics(gt + 0.5, gt, mask)["bumpiness"] == pytest.approx(0, abs=1e-12)
 
 
-@pytest.mark.parametrize("dataset, values, expected", [
-    ("hci", [-2.5, 2.5, -2.5001, 2.5001, 0.0, np.nan, np.inf], [1, 1, 0, 0, 1, 0, 0]),
-    ("ddff", [0.0202, 0.2825, 0.0201, 0.2826, 0.0, np.nan], [1, 1, 0, 0, 0, 0]),
-    ("defocusnet", [0.1, 1.5, 0.0999, 1.5001, 2.5, -np.inf], [1, 1, 0, 0, 0, 0]),
-    ("middlebury", [10.0, 60.0, 9.99, 60.01, np.inf, np.nan], [1, 1, 0, 0, 0, 0]),
-    ("rgbd", [10.0, 60.0, 9.99, 60.01, np.inf, np.nan], [1, 1, 0, 0, 0, 0]),
-    ("mobiledepth", [-100.0, 0.0, 1e6, np.nan, np.inf, -np.inf], [1, 1, 1, 0, 0, 0]),
-    ("some_new_dataset", [-3.0, 3.0, np.nan], [1, 1, 0]),
-])
+@pytest.mark.parametrize(
+    "dataset, values, expected",
+    [
+        ("hci", [-2.5, 2.5, -2.5001, 2.5001, 0.0, np.nan, np.inf], [1, 1, 0, 0, 1, 0, 0]),
+        ("ddff", [0.0202, 0.2825, 0.0201, 0.2826, 0.0, np.nan], [1, 1, 0, 0, 0, 0]),
+        ("defocusnet", [0.1, 1.5, 0.0999, 1.5001, 2.5, -np.inf], [1, 1, 0, 0, 0, 0]),
+        ("middlebury", [10.0, 60.0, 9.99, 60.01, np.inf, np.nan], [1, 1, 0, 0, 0, 0]),
+        ("rgbd", [10.0, 60.0, 9.99, 60.01, np.inf, np.nan], [1, 1, 0, 0, 0, 0]),
+        ("mobiledepth", [-100.0, 0.0, 1e6, np.nan, np.inf, -np.inf], [1, 1, 1, 0, 0, 0]),
+        ("some_new_dataset", [-3.0, 3.0, np.nan], [1, 1, 0]),
+    ],
+)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_valid_mask(dataset, values, expected, dtype):
     mask = valid_mask(np.array(values, dtype), dataset)
@@ -176,8 +181,13 @@ def metrics_with(count=4, **values):
 
 
 def test_aggregate_means_over_images_and_skips_empty_masks():
-    summary = aggregate([metrics_with(mae=1.0, log_rmse=math.nan), metrics_with(mae=3.0, log_rmse=0.5),
-                         metrics_with(count=0, mae=math.nan, log_rmse=math.nan)])
+    summary = aggregate(
+        [
+            metrics_with(mae=1.0, log_rmse=math.nan),
+            metrics_with(mae=3.0, log_rmse=0.5),
+            metrics_with(count=0, mae=math.nan, log_rmse=math.nan),
+        ]
+    )
     assert summary["images"] == 2
     assert summary["count"] == 8
     assert summary["mae"] == pytest.approx(2.0)
@@ -214,14 +224,14 @@ def test_psnr_of_known_errors():
 def direct_ssim(pred, gt):
     """Wang et al. 2004 written out: one weighted 11x11 window at a time, windows inside the image."""
     offsets = np.arange(11) - 5
-    gauss = np.exp(-offsets**2 / (2 * 1.5**2))
+    gauss = np.exp(-(offsets**2) / (2 * 1.5**2))
     weights = np.outer(gauss, gauss) / np.outer(gauss, gauss).sum()
     c1, c2 = 0.01**2, 0.03**2
     scores = []
     for c in range(pred.shape[2]):
         for r in range(pred.shape[0] - 10):
             for q in range(pred.shape[1] - 10):
-                x, y = pred[r:r + 11, q:q + 11, c], gt[r:r + 11, q:q + 11, c]
+                x, y = pred[r : r + 11, q : q + 11, c], gt[r : r + 11, q : q + 11, c]
                 mx, my = (weights * x).sum(), (weights * y).sum()
                 vx, vy = (weights * (x - mx) ** 2).sum(), (weights * (y - my) ** 2).sum()
                 cxy = (weights * (x - mx) * (y - my)).sum()

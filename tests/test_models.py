@@ -13,12 +13,16 @@ from aifdepth.models import ModelConfig, build_model, count_parameters
 
 ATTENTION_VARIANTS = [
     ModelConfig(conv=conv, attention_mode=mode, depth_normalisation=normalisation)
-    for conv in ("3d", "2d") for mode in ("shared", "separate") for normalisation in ("softmax", "softplus")
+    for conv in ("3d", "2d")
+    for mode in ("shared", "separate")
+    for normalisation in ("softmax", "softplus")
 ]
 DIRECT_VARIANTS = [ModelConfig(conv=conv, attention=False) for conv in ("3d", "2d")]
 BASELINES = [ModelConfig(architecture="defocusnet"), ModelConfig(architecture="classical")]
 FOCUS_INPUT_VARIANTS = [ModelConfig(conv=conv, focus_input=True) for conv in ("3d", "2d")] + [
-    ModelConfig(conv="3d", attention=False, focus_input=True), ModelConfig(architecture="defocusnet", focus_input=True)]
+    ModelConfig(conv="3d", attention=False, focus_input=True),
+    ModelConfig(architecture="defocusnet", focus_input=True),
+]
 ALL_VARIANTS = ATTENTION_VARIANTS + DIRECT_VARIANTS + BASELINES + FOCUS_INPUT_VARIANTS
 
 # (slices, height, width, first focus, last focus): odd sizes, both orders, negative focus, S = 2..37
@@ -122,7 +126,7 @@ def two_plane_stack(focus: np.ndarray, sharp_left: int, sharp_right: int, size: 
     for index in range(len(focus)):
         left = ndimage.gaussian_filter(texture, (abs(index - sharp_left),) * 2 + (0,))
         right = ndimage.gaussian_filter(texture, (abs(index - sharp_right),) * 2 + (0,))
-        slices.append(np.concatenate([left[:, : size // 2], right[:, size // 2:]], axis=1))
+        slices.append(np.concatenate([left[:, : size // 2], right[:, size // 2 :]], axis=1))
     stack = torch.from_numpy(np.stack(slices)).permute(0, 3, 1, 2)[None].float()
     return stack, torch.from_numpy(focus)[None].float(), torch.from_numpy(texture).permute(2, 0, 1).float()
 
@@ -142,8 +146,15 @@ def test_classical_recovers_two_planes():
     assert aif_error < slice_errors.min()
 
 
-@pytest.mark.parametrize("config", [ModelConfig(architecture="classical"), ModelConfig(architecture="defocusnet"),
-                                    ModelConfig(architecture="defocusnet", focus_input=True)], ids=variant_id)
+@pytest.mark.parametrize(
+    "config",
+    [
+        ModelConfig(architecture="classical"),
+        ModelConfig(architecture="defocusnet"),
+        ModelConfig(architecture="defocusnet", focus_input=True),
+    ],
+    ids=variant_id,
+)
 def test_order_invariant_baselines(models, config):
     """Permuting the slices together with their focus values leaves the depth unchanged."""
     model = in_float64(models[variant_id(config)])
@@ -170,12 +181,19 @@ def test_gradient_reaches_every_parameter_of_compact_3d():
 
 
 def test_config_round_trips_and_rejects_bad_values():
-    config = ModelConfig(conv="2d", width="paper", attention=False, attention_mode="separate",
-                         depth_normalisation="softplus")
+    config = ModelConfig(
+        conv="2d", width="paper", attention=False, attention_mode="separate", depth_normalisation="softplus"
+    )
     assert ModelConfig.from_dict(config.to_dict()) == config
     assert ModelConfig.from_dict({}) == ModelConfig()
-    for key, value in [("conv", "4d"), ("architecture", "unet"), ("width", "huge"), ("attention", "yes"),
-                       ("attention_mode", "both"), ("depth_normalisation", "relu")]:
+    for key, value in [
+        ("conv", "4d"),
+        ("architecture", "unet"),
+        ("width", "huge"),
+        ("attention", "yes"),
+        ("attention_mode", "both"),
+        ("depth_normalisation", "relu"),
+    ]:
         with pytest.raises(ValueError, match=key):
             ModelConfig.from_dict({key: value})
     with pytest.raises(ValueError, match="colour"):
@@ -194,7 +212,7 @@ def test_untrained_3d_network_scores_each_slice_on_its_own():
     for module in model.modules():
         if isinstance(module, (torch.nn.Conv3d, torch.nn.ConvTranspose3d)) and module.weight.shape[2] > 1:
             centre = module.weight.shape[2] // 2
-            assert not module.weight[:, :, :centre].any() and not module.weight[:, :, centre + 1:].any()
+            assert not module.weight[:, :, :centre].any() and not module.weight[:, :, centre + 1 :].any()
     stack = torch.rand(1, 6, 3, 32, 32, dtype=torch.float64)
     altered = stack.clone()
     altered[:, [0, 1, 4, 5]] = torch.rand(1, 4, 3, 32, 32, dtype=torch.float64)
@@ -247,8 +265,10 @@ def test_2d_network_with_the_focus_channel_still_scores_each_slice_on_its_own(mo
     altered = stack.clone()
     altered[:, [0, 4]] = 1.0 - altered[:, [0, 4]]
     with torch.inference_mode():
-        scores, altered_scores = model.slice_scores(model_input(model, stack)), model.slice_scores(
-            model_input(model, altered))
+        scores, altered_scores = (
+            model.slice_scores(model_input(model, stack)),
+            model.slice_scores(model_input(model, altered)),
+        )
     torch.testing.assert_close(altered_scores[:, 1:4], scores[:, 1:4])
     assert (altered_scores[:, [0, 4]] - scores[:, [0, 4]]).abs().max() > 1e-3
 

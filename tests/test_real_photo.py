@@ -30,8 +30,9 @@ def test_classical_focus_measure_recovers_the_real_scene(tmp_path):
     read = read_stacks(tmp_path / "motorcycle.h5")
     np.testing.assert_array_equal(read.focus[0], np.linspace(*FOCUS_RANGE, SLICES).astype(np.float32))
     model = tmp_path / "classical.pt"
-    train(ModelConfig(architecture="classical"), tmp_path / "motorcycle.h5", model, tmp_path / "log.csv",
-          TrainSettings())
+    train(
+        ModelConfig(architecture="classical"), tmp_path / "motorcycle.h5", model, tmp_path / "log.csv", TrainSettings()
+    )
     mae = evaluate(model, tmp_path / "motorcycle.h5", tmp_path / "eval.json", device="cpu")["metrics"]["mae"]
     depth = read.depth[0]
     mask = valid_mask(depth, "middlebury")

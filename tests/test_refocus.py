@@ -1,5 +1,7 @@
 """Shift-and-add refocusing: physics of a textured plane, and the fast method against the reference."""
 
+import itertools
+
 import cv2
 import numpy as np
 import pytest
@@ -20,16 +22,22 @@ def smooth_texture(seed: int, size: int = SIZE, sigma: float = 2.0) -> np.ndarra
 
 def sample_view(image: np.ndarray, row_offset: float, col_offset: float, interpolation=cv2.INTER_CUBIC):
     """The view that shows image(r + row_offset, c + col_offset) at (r, c)."""
-    rows, cols = np.mgrid[0:image.shape[0], 0:image.shape[1]].astype(np.float32)
-    return cv2.remap(image, cols + np.float32(col_offset), rows + np.float32(row_offset), interpolation,
-                     borderMode=cv2.BORDER_REFLECT_101)
+    rows, cols = np.mgrid[0 : image.shape[0], 0 : image.shape[1]].astype(np.float32)
+    return cv2.remap(
+        image,
+        cols + np.float32(col_offset),
+        rows + np.float32(row_offset),
+        interpolation,
+        borderMode=cv2.BORDER_REFLECT_101,
+    )
 
 
 def plane_light_field(texture: np.ndarray, disparity: float) -> np.ndarray:
     """A fronto-parallel plane: its point at (r, c) in the centre view is at (r - du d, c - dv d) in view (u, v)."""
     offsets = np.arange(GRID) - (GRID - 1) / 2
-    return np.stack([np.stack([sample_view(texture, du * disparity, dv * disparity) for dv in offsets])
-                     for du in offsets])
+    return np.stack(
+        [np.stack([sample_view(texture, du * disparity, dv * disparity) for dv in offsets]) for du in offsets]
+    )
 
 
 def interior(image: np.ndarray) -> np.ndarray:
@@ -62,7 +70,7 @@ def test_sharpness_falls_as_focus_moves_away_from_the_plane(plane):
     _, views = plane
     stack = refocus(views, [0.8, 0.55, 0.3, -0.2, -1.2])
     scores = [sharpness(image) for image in stack]
-    assert all(later < earlier for earlier, later in zip(scores, scores[1:])), scores
+    assert all(later < earlier for earlier, later in itertools.pairwise(scores)), scores
     assert scores[-1] < 0.25 * scores[0]
 
 
@@ -84,9 +92,9 @@ def occluded_light_field(size: int = 48) -> np.ndarray:
     for u, du in enumerate(offsets):
         for v, dv in enumerate(offsets):
             view = sample_view(background, du * -0.6, dv * -0.6, cv2.INTER_LINEAR)
-            row, col = int(round(-du * 1.3)), int(round(-dv * 1.3))
-            view[quarter + row:2 * quarter + row, quarter + col:2 * quarter + col] = 1.0
-            view[2 * quarter + 4 + row:3 * quarter + row, quarter + col:3 * quarter + col] = 0.0
+            row, col = round(-du * 1.3), round(-dv * 1.3)
+            view[quarter + row : 2 * quarter + row, quarter + col : 2 * quarter + col] = 1.0
+            view[2 * quarter + 4 + row : 3 * quarter + row, quarter + col : 3 * quarter + col] = 0.0
             views[u, v] = view
     return views
 
@@ -108,14 +116,17 @@ def test_uint8_views_are_read_as_grey_levels(plane):
     np.testing.assert_allclose(refocus(quantised, [0.3]), refocus(quantised / np.float32(255), [0.3]), atol=1e-6)
 
 
-@pytest.mark.parametrize("views, disparities, message", [
-    (np.zeros((9, 9, 8, 8)), [0.0], "shape"),
-    (np.zeros((9, 9, 8, 8, 2)), [0.0], "shape"),
-    (np.zeros((8, 9, 8, 8, 3)), [0.0], "odd"),
-    (np.zeros((9, 9, 8, 8, 3)), [], "non-empty"),
-    (np.zeros((9, 9, 8, 8, 3)), [[0.0, 1.0]], "1-D"),
-    (np.zeros((9, 9, 8, 8, 3)), [0.0, np.nan], "finite"),
-])
+@pytest.mark.parametrize(
+    "views, disparities, message",
+    [
+        (np.zeros((9, 9, 8, 8)), [0.0], "shape"),
+        (np.zeros((9, 9, 8, 8, 2)), [0.0], "shape"),
+        (np.zeros((8, 9, 8, 8, 3)), [0.0], "odd"),
+        (np.zeros((9, 9, 8, 8, 3)), [], "non-empty"),
+        (np.zeros((9, 9, 8, 8, 3)), [[0.0, 1.0]], "1-D"),
+        (np.zeros((9, 9, 8, 8, 3)), [0.0, np.nan], "finite"),
+    ],
+)
 @pytest.mark.parametrize("method", [refocus, refocus_reference])
 def test_bad_inputs_are_rejected(method, views, disparities, message):
     with pytest.raises(ValueError, match=message):

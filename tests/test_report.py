@@ -17,34 +17,81 @@ from aifdepth.stackfile import FocalStacks, write_stacks
 
 # MAE of each (variant, test stack) of hci, chosen so that every claim holds
 HCI_MAE = {
-    ("idx13579", "val_10_i13579"): 0.16, ("idx12569", "val_10_i12569"): 0.18,
-    ("sup_3d_att", "val_10_i159"): 0.76, ("sup_3d_att", "val_10_i13579"): 0.28, ("sup_3d_att", "val_10_i1to9"): 0.09,
-    ("arbitrary", "val_10_i159"): 0.27, ("arbitrary", "val_10_i13579"): 0.15, ("arbitrary", "val_10_i1to9"): 0.12,
-    ("idx159", "val_10_i159"): 0.23, ("idx1to9", "val_10_i1to9"): 0.095,
-    ("sup_3d_att", "val_10"): 0.08, ("sup_3d_noatt", "val_10"): 0.085,
-    ("sup_2d_att", "val_10"): 0.11, ("sup_2d_noatt", "val_10"): 0.12,
-    ("unsup_10", "val_10"): 0.24, ("unsup_37", "val_37"): 0.21,
-    ("unsup_10_smooth", "val_10"): 0.17, ("unsup_37_smooth", "val_37"): 0.11,
-    ("defocusnet", "val_10"): 0.1, ("classical", "val_10"): 0.4,
+    ("idx13579", "val_10_i13579"): 0.16,
+    ("idx12569", "val_10_i12569"): 0.18,
+    ("sup_3d_att", "val_10_i159"): 0.76,
+    ("sup_3d_att", "val_10_i13579"): 0.28,
+    ("sup_3d_att", "val_10_i1to9"): 0.09,
+    ("arbitrary", "val_10_i159"): 0.27,
+    ("arbitrary", "val_10_i13579"): 0.15,
+    ("arbitrary", "val_10_i1to9"): 0.12,
+    ("idx159", "val_10_i159"): 0.23,
+    ("idx1to9", "val_10_i1to9"): 0.095,
+    ("sup_3d_att", "val_10"): 0.08,
+    ("sup_3d_noatt", "val_10"): 0.085,
+    ("sup_2d_att", "val_10"): 0.11,
+    ("sup_2d_noatt", "val_10"): 0.12,
+    ("unsup_10", "val_10"): 0.24,
+    ("unsup_37", "val_37"): 0.21,
+    ("unsup_10_smooth", "val_10"): 0.17,
+    ("unsup_37_smooth", "val_37"): 0.11,
+    ("defocusnet", "val_10"): 0.1,
+    ("classical", "val_10"): 0.4,
 }
-SECONDS = {"sup_2d_att": 0.05, "sup_2d_noatt": 0.04, "sup_3d_att": 0.1, "sup_3d_noatt": 0.08, "ours": 0.018,
-           "defocusnet": 0.039}
-OTHER_MAE = {("defocusnet", "ours", "test"): 0.055, ("defocusnet", "defocusnet", "test"): 0.064,
-             ("defocusnet", "classical", "test"): 0.2, ("ddff", "ours", "val"): 0.01,
-             ("ddff", "defocusnet", "val"): 0.011, ("ddff", "classical", "val"): 0.03,
-             ("middlebury", "sup", "test_15"): 2.0, ("middlebury", "unsup", "test_15"): 3.0}
+SECONDS = {
+    "sup_2d_att": 0.05,
+    "sup_2d_noatt": 0.04,
+    "sup_3d_att": 0.1,
+    "sup_3d_noatt": 0.08,
+    "ours": 0.018,
+    "defocusnet": 0.039,
+}
+OTHER_MAE = {
+    ("defocusnet", "ours", "test"): 0.055,
+    ("defocusnet", "defocusnet", "test"): 0.064,
+    ("defocusnet", "classical", "test"): 0.2,
+    ("ddff", "ours", "val"): 0.01,
+    ("ddff", "defocusnet", "val"): 0.011,
+    ("ddff", "classical", "val"): 0.03,
+    ("middlebury", "sup", "test_15"): 2.0,
+    ("middlebury", "unsup", "test_15"): 3.0,
+}
 AIF_PSNR = {"sup_3d_att": 30.0, "unsup_10": 35.0, "unsup_10_smooth": 34.0, "sup": 28.0, "unsup": 33.0}
 
 
 def evaluation(dataset, variant, testset, mae):
-    metrics = {name: mae * scale for name, scale in
-               (("mae", 1), ("mse", 0.5), ("rmse", 2), ("abs_rel", 3), ("sqr_rel", 1.5), ("badpix", 0.9),
-                ("bumpiness", 10), ("log_rmse", 1.2), ("delta1", -100), ("delta2", -50), ("delta3", -20))}
+    metrics = {
+        name: mae * scale
+        for name, scale in (
+            ("mae", 1),
+            ("mse", 0.5),
+            ("rmse", 2),
+            ("abs_rel", 3),
+            ("sqr_rel", 1.5),
+            ("badpix", 0.9),
+            ("bumpiness", 10),
+            ("log_rmse", 1.2),
+            ("delta1", -100),
+            ("delta2", -50),
+            ("delta3", -20),
+        )
+    }
     psnr = AIF_PSNR.get(variant)
-    return {"dataset": dataset, "source": "synthetic", "model_config": {"architecture": "aifdepthnet"},
-            "metrics": metrics, "aif": {"psnr": psnr, "ssim": psnr / 40} if psnr else None,
-            "runtime": {"seconds_per_stack": SECONDS.get(variant, 0.02), "device": "CPU (test)", "batch": 1,
-                        "resolution": [32, 32], "slices": 10, "synchronised": False}}
+    return {
+        "dataset": dataset,
+        "source": "synthetic",
+        "model_config": {"architecture": "aifdepthnet"},
+        "metrics": metrics,
+        "aif": {"psnr": psnr, "ssim": psnr / 40} if psnr else None,
+        "runtime": {
+            "seconds_per_stack": SECONDS.get(variant, 0.02),
+            "device": "CPU (test)",
+            "batch": 1,
+            "resolution": [32, 32],
+            "slices": 10,
+            "synchronised": False,
+        },
+    }
 
 
 @pytest.fixture
@@ -67,8 +114,11 @@ def test_every_table_has_the_papers_rows_and_columns(evaluations, tmp_path):
     write_all_tables(evaluations, tmp_path)
     table2 = pd.read_csv(tmp_path / "table2.csv")
     assert list(table2["Test stack size (index)"]) == ["3 (1, 5, 9)", "5 (1, 3, 5, 7, 9)", "9 (1, 2, ..., 9)"]
-    assert [c for c in table2.columns if c.endswith("MAE")] == ["Fixed 10 MAE", "Arbitrary 2~10 MAE",
-                                                                "Same as testing MAE"]
+    assert [c for c in table2.columns if c.endswith("MAE")] == [
+        "Fixed 10 MAE",
+        "Arbitrary 2~10 MAE",
+        "Same as testing MAE",
+    ]
     assert table2.loc[0, "Fixed 10 MAE"] == pytest.approx(0.76)
     table3 = pd.read_csv(tmp_path / "table3.csv", keep_default_na=False)
     assert list(table3.columns[:2]) == ["Architecture", "Attention"]
@@ -105,7 +155,9 @@ def test_claims_follow_the_numbers_in_the_tables(evaluations, tmp_path):
     assert all(verdicts.values()), verdicts
     report = out.read_text()
     assert report.count("**holds**") >= 11 and "0.1663 vs 0.1811" in report
-    assert re.search(r"hci/sup_3d_att at least 2x better than classical on val_10 \(MAE\) \| 5\.00x \| \*\*holds", report)
+    assert re.search(
+        r"hci/sup_3d_att at least 2x better than classical on val_10 \(MAE\) \| 5\.00x \| \*\*holds", report
+    )
 
     table1 = pd.read_csv(tmp_path / "table1.csv")
     table1.loc[0, "MAE"] = 0.5  # the uniform layout now loses
@@ -141,10 +193,20 @@ def test_figure_is_a_valid_image(tmp_path):
     stacks = tmp_path / "stacks" / "middlebury" / "test_15.h5"
     depth = rng.uniform(10, 60, (2, 24, 32)).astype(np.float32)
     aif = rng.integers(0, 256, (2, 24, 32, 3), dtype=np.uint8)
-    write_stacks(stacks, FocalStacks(stack=rng.integers(0, 256, (2, 3, 24, 32, 3), dtype=np.uint8),
-                                     focus=np.tile(np.float32([10, 35, 60]), (2, 1)), depth=depth, aif=aif,
-                                     names=["a", "b"], dataset="middlebury", unit="disparity", source="synthetic",
-                                     params={}))
+    write_stacks(
+        stacks,
+        FocalStacks(
+            stack=rng.integers(0, 256, (2, 3, 24, 32, 3), dtype=np.uint8),
+            focus=np.tile(np.float32([10, 35, 60]), (2, 1)),
+            depth=depth,
+            aif=aif,
+            names=["a", "b"],
+            dataset="middlebury",
+            unit="disparity",
+            source="synthetic",
+            params={},
+        ),
+    )
     for variant in ("sup", "unsup"):
         path = tmp_path / "eval" / "middlebury" / variant / "test_15.h5"
         path.parent.mkdir(parents=True)
@@ -164,10 +226,20 @@ def test_mobile_depth_figure_has_one_row_per_scene(tmp_path):
     rng = np.random.default_rng(1)
     for scene in ("s0", "s1"):
         for frames in ("aligned", "unaligned", "realigned"):
-            write_stacks(tmp_path / "stacks" / "mobiledepth" / f"{scene}_{frames}.h5", FocalStacks(
-                stack=rng.integers(0, 256, (1, 3, 24, 32, 3), dtype=np.uint8),
-                focus=np.float32([[0.2, 0.5, 0.8]]), depth=np.full((1, 24, 32), np.nan, np.float32), aif=None,
-                names=[scene], dataset="mobiledepth", unit="disparity", source="real", params={}))
+            write_stacks(
+                tmp_path / "stacks" / "mobiledepth" / f"{scene}_{frames}.h5",
+                FocalStacks(
+                    stack=rng.integers(0, 256, (1, 3, 24, 32, 3), dtype=np.uint8),
+                    focus=np.float32([[0.2, 0.5, 0.8]]),
+                    depth=np.full((1, 24, 32), np.nan, np.float32),
+                    aif=None,
+                    names=[scene],
+                    dataset="mobiledepth",
+                    unit="disparity",
+                    source="real",
+                    params={},
+                ),
+            )
             path = tmp_path / "eval" / "mobiledepth" / "sup" / f"{scene}_{frames}.h5"
             path.parent.mkdir(parents=True, exist_ok=True)
             with h5py.File(path, "w") as f:
@@ -176,8 +248,9 @@ def test_mobile_depth_figure_has_one_row_per_scene(tmp_path):
     rows = figure_rows(FIGURES["figure10"], sources, ["s0", "s1"])
     assert [label for label, _, _ in rows] == ["s0", "s1"]
     assert [p.cell.testset for p in rows[1][1]] == ["s1_unaligned", "s1_unaligned", "s1_realigned", "s1_aligned"]
-    write_figure("figure10", tmp_path / "eval", tmp_path / "stacks", tmp_path / "f.pdf", tmp_path / "f.png",
-                 scenes=["s0", "s1"])
+    write_figure(
+        "figure10", tmp_path / "eval", tmp_path / "stacks", tmp_path / "f.pdf", tmp_path / "f.png", scenes=["s0", "s1"]
+    )
     assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(InputError, match="--scenes"):
         write_figure("figure10", tmp_path / "eval", tmp_path / "stacks", tmp_path / "g.pdf", tmp_path / "g.png")
@@ -187,8 +260,14 @@ def test_seed_report_gives_the_spread_and_a_verdict_per_seed(tmp_path):
     from aifdepth.report.seeds import split_seed, write_seed_report
 
     assert split_seed("unsup_10.seed2") == ("unsup_10", 2) and split_seed("unsup_10") == ("unsup_10", None)
-    mae = {"sup_3d_att": [0.1, 0.2, 0.3], "sup_2d_att": [0.2, 0.1, 0.4], "unsup_10": [0.5] * 3,
-           "unsup_10_smooth": [0.4] * 3, "unsup_37": [0.45] * 3, "unsup_37_smooth": [0.3] * 3}
+    mae = {
+        "sup_3d_att": [0.1, 0.2, 0.3],
+        "sup_2d_att": [0.2, 0.1, 0.4],
+        "unsup_10": [0.5] * 3,
+        "unsup_10_smooth": [0.4] * 3,
+        "unsup_37": [0.45] * 3,
+        "unsup_37_smooth": [0.3] * 3,
+    }
     paths = []
     for variant, values in mae.items():
         test = "val_37" if "37" in variant else "val_10"

@@ -30,13 +30,24 @@ def ddff_config(path, **broken_variant):
     ddff = {"source": "synthetic", "scenes": 10, "size": [32, 40], "seed": 2}
     config["datasets"] = {"ddff": ddff}
     config["stacks"] = {"ddff": {"val": {"split": "val"}}}
-    config["variants"] = {"ddff": {
-        "ours": {"model": {"architecture": "aifdepthnet", "conv": "3d", "attention": True},
-                 "train": {"stacks": "val"}, "loss": {"supervised": 1.0}, "test": ["val"]},
-        "defocusnet": {"model": {"architecture": "defocusnet"}, "train": {"stacks": "val"},
-                       "loss": {"supervised": 1.0}, "test": ["val"]},
-        "classical": {"model": {"architecture": "classical"}, "train": {"stacks": "val"}, "test": ["val"]},
-        **broken_variant}}
+    config["variants"] = {
+        "ddff": {
+            "ours": {
+                "model": {"architecture": "aifdepthnet", "conv": "3d", "attention": True},
+                "train": {"stacks": "val"},
+                "loss": {"supervised": 1.0},
+                "test": ["val"],
+            },
+            "defocusnet": {
+                "model": {"architecture": "defocusnet"},
+                "train": {"stacks": "val"},
+                "loss": {"supervised": 1.0},
+                "test": ["val"],
+            },
+            "classical": {"model": {"architecture": "classical"}, "train": {"stacks": "val"}, "test": ["val"]},
+            **broken_variant,
+        }
+    }
     config["resources"] = {"train": {"gpu": 1}, "evaluate": {"gpu": 1}}  # scheduled on the fake GPU
     config.pop("seed_runs", None)
     path.write_text(yaml.safe_dump(config))
@@ -59,16 +70,24 @@ def test_cluster_run_gives_the_tables_of_a_local_run(cluster, tmp_path):
     jobs = subprocess.run(["scontrol", "-o", "show", "job"], capture_output=True, text=True, check=True).stdout
     trainings = [line for line in jobs.splitlines() if f"JobName={run_id}" in line and "Comment=rule_train" in line]
     assert len(trainings) == 3 and all("TresPerJob=gres:gpu:1" in line for line in trainings)
-    pd.testing.assert_frame_equal(pd.read_csv(remote / TABLE).drop(columns="Secs."),
-                                  pd.read_csv(local / TABLE).drop(columns="Secs."))
+    pd.testing.assert_frame_equal(
+        pd.read_csv(remote / TABLE).drop(columns="Secs."), pd.read_csv(local / TABLE).drop(columns="Secs.")
+    )
 
 
 def test_failing_job_is_reported_with_its_log(cluster, tmp_path):
-    broken = {"broken": {"model": {"architecture": "aifdepthnet"}, "train": {"stacks": "val", "crop": 512},
-                         "loss": {"supervised": 1.0}, "test": ["val"]}}
+    broken = {
+        "broken": {
+            "model": {"architecture": "aifdepthnet"},
+            "train": {"stacks": "val", "crop": 512},
+            "loss": {"supervised": 1.0},
+            "test": ["val"],
+        }
+    }
     config = ddff_config(tmp_path / "broken.yaml", **broken)
-    result = snakemake(tmp_path, "results/models/ddff/broken/model.pt", "--profile", str(PROFILE),
-                       "--retries", "0", configfile=config)  # the profile's retry would fail the same way
+    result = snakemake(
+        tmp_path, "results/models/ddff/broken/model.pt", "--profile", str(PROFILE), "--retries", "0", configfile=config
+    )  # the profile's retry would fail the same way
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "Error in rule train" in output and "results/logs/train/ddff/broken.log" in output

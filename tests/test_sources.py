@@ -103,13 +103,48 @@ def test_downloaded_dataset_renders_stacks(mirror, tmp_path):
     checksums, downloads = tmp_path / "checksums.sha256", tmp_path / "downloads"
     files = []
     for remote in PUBLISHED["middlebury"].files:
-        assert main(["download", "middlebury", remote.name, "--out", str(downloads / remote.name),
-                     "--checksums", str(checksums), "--mirror", mirror]) == 0
+        assert (
+            main(
+                [
+                    "download",
+                    "middlebury",
+                    remote.name,
+                    "--out",
+                    str(downloads / remote.name),
+                    "--checksums",
+                    str(checksums),
+                    "--mirror",
+                    mirror,
+                ]
+            )
+            == 0
+        )
         files.append(str(downloads / remote.name))
     assert main(["unpack", "middlebury", *files, "--out", str(tmp_path / "middlebury")]) == 0
     out = tmp_path / "test_15.h5"
-    assert main(["stacks", "middlebury", str(tmp_path / "middlebury"), "--split", "test", "--out", str(out),
-                 "--source", "real", "--slices", "5", "--focus-range", "10", "60", "--aperture", "0.15"]) == 0
+    assert (
+        main(
+            [
+                "stacks",
+                "middlebury",
+                str(tmp_path / "middlebury"),
+                "--split",
+                "test",
+                "--out",
+                str(out),
+                "--source",
+                "real",
+                "--slices",
+                "5",
+                "--focus-range",
+                "10",
+                "60",
+                "--aperture",
+                "0.15",
+            ]
+        )
+        == 0
+    )
     stacks = read_stacks(out)
     assert stacks.stack.shape[:2] == (2, 5) and stacks.source == "real"
 
@@ -122,8 +157,19 @@ def test_unreachable_host_says_what_to_do(tmp_path, capsys, monkeypatch):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     out = tmp_path / "ddff-dataset-test.h5"
-    code = main(["download", "ddff", "ddff-dataset-test.h5", "--out", str(out),
-                 "--checksums", str(tmp_path / "sums"), "--mirror", f"http://127.0.0.1:{port}"])
+    code = main(
+        [
+            "download",
+            "ddff",
+            "ddff-dataset-test.h5",
+            "--out",
+            str(out),
+            "--checksums",
+            str(tmp_path / "sums"),
+            "--mirror",
+            f"http://127.0.0.1:{port}",
+        ]
+    )
     message = capsys.readouterr().err
     assert code == 2
     assert "ddff-dataset-test.h5" in message and "source: synthetic" in message and str(out) in message
@@ -131,7 +177,7 @@ def test_unreachable_host_says_what_to_do(tmp_path, capsys, monkeypatch):
 
 
 def test_on_request_dataset_names_the_page(tmp_path):
-    with pytest.raises(InputError, match="lightfield-analysis.uni-konstanz.de") as err:
+    with pytest.raises(InputError, match=r"lightfield-analysis\.uni-konstanz\.de") as err:
         download("hci", "full_data.zip", tmp_path / "full_data.zip", tmp_path / "sums")
     assert str(tmp_path / "full_data.zip") in str(err.value)
 
@@ -171,8 +217,10 @@ def test_paper_configuration_plans_without_data(tmp_path):
     trainings = [line for line in result.stdout.splitlines() if " train results/stacks/" in line]
     assert trainings and all("--width paper" in line for line in trainings)
     # the paper's recipe: RGB slices only, float32, learning rate 1e-3
-    assert all("--no-focus-input" in line and "--precision fp32" in line and "--learning-rate 0.001" in line
-               for line in trainings)
+    assert all(
+        "--no-focus-input" in line and "--precision fp32" in line and "--learning-rate 0.001" in line
+        for line in trainings
+    )
     assert "gpu=1" in result.stdout
 
 

@@ -16,9 +16,14 @@ def tiny_stacks(n=2, s=3, h=4, w=5, aif=True):
     return FocalStacks(
         stack=rng.integers(0, 256, (n, s, h, w, 3), dtype=np.uint8),
         focus=np.tile(np.linspace(-2.5, 2.5, s, dtype=np.float32), (n, 1)),
-        depth=depth, aif=rng.integers(0, 256, (n, h, w, 3), dtype=np.uint8) if aif else None,
-        names=[f"scene{i}" for i in range(n)], dataset="hci", unit="disparity", source="synthetic",
-        params={"slices": s, "aperture": [0.1, 0.2]})
+        depth=depth,
+        aif=rng.integers(0, 256, (n, h, w, 3), dtype=np.uint8) if aif else None,
+        names=[f"scene{i}" for i in range(n)],
+        dataset="hci",
+        unit="disparity",
+        source="synthetic",
+        params={"slices": s, "aperture": [0.1, 0.2]},
+    )
 
 
 def test_round_trip_keeps_everything(tmp_path):
@@ -47,11 +52,25 @@ def test_layout_on_disk_is_the_documented_one(tmp_path):
 def test_inconsistent_shapes_rejected():
     good = tiny_stacks()
     with pytest.raises(ValueError, match=r"depth must be \(2, 4, 5\)"):
-        FocalStacks(stack=good.stack, focus=good.focus, depth=good.depth[:, :3], names=good.names,
-                    dataset="hci", unit="disparity", source="synthetic")
+        FocalStacks(
+            stack=good.stack,
+            focus=good.focus,
+            depth=good.depth[:, :3],
+            names=good.names,
+            dataset="hci",
+            unit="disparity",
+            source="synthetic",
+        )
     with pytest.raises(ValueError, match="unit must be one of"):
-        FocalStacks(stack=good.stack, focus=good.focus, depth=good.depth, names=good.names,
-                    dataset="hci", unit="pixels", source="synthetic")
+        FocalStacks(
+            stack=good.stack,
+            focus=good.focus,
+            depth=good.depth,
+            names=good.names,
+            dataset="hci",
+            unit="pixels",
+            source="synthetic",
+        )
 
 
 def test_file_without_keys_is_named(tmp_path):

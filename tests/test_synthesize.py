@@ -15,8 +15,14 @@ from aifdepth.synthesize import stereo_unknown, synthesize, thin_lens_apertures
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     root = tmp_path_factory.mktemp("synthetic")
-    sizes = {"hci": (32, 32), "ddff": (24, 32), "defocusnet": (32, 32), "middlebury": (32, 40),
-             "rgbd": (32, 40), "mobiledepth": (48, 64)}
+    sizes = {
+        "hci": (32, 32),
+        "ddff": (24, 32),
+        "defocusnet": (32, 32),
+        "middlebury": (32, 40),
+        "rgbd": (32, 40),
+        "mobiledepth": (48, 64),
+    }
     counts = {"hci": 5, "ddff": 4, "defocusnet": 5, "middlebury": 2, "rgbd": 2, "mobiledepth": 1}
     for name, size in sizes.items():
         synthesize(name, root / name, scenes=counts[name], size=size, seed=11)
@@ -61,7 +67,7 @@ def test_defocusnet_reads_back_in_metres(synthetic):
     assert dataset.names("train") == ["000000", "000001", "000002", "000003"]
     sample = dataset.load("test", "000004")
     assert sample.stack.shape == (5, 32, 32, 3)
-    assert 0.1 <= np.nanmin(sample.depth) and np.nanmax(sample.depth) <= 1.9 + 1e-4
+    assert np.nanmin(sample.depth) >= 0.1 and np.nanmax(sample.depth) <= 1.9 + 1e-4
 
 
 def test_thin_lens_blur_matches_the_textbook_formula():
@@ -77,7 +83,7 @@ def test_middlebury_and_rgbd_read_back(synthetic):
     assert middlebury.names("test") == ["Adirondack", "ArtL"]
     sample = middlebury.load("test", "ArtL")
     assert sample.aif.shape == (32, 40, 3) and np.isnan(sample.depth).any()
-    assert 6 <= np.nanmin(sample.depth) and np.nanmax(sample.depth) <= 64
+    assert np.nanmin(sample.depth) >= 6 and np.nanmax(sample.depth) <= 64
     assert open_dataset("rgbd", synthetic / "rgbd").names("train") == ["synthetic000", "synthetic001"]
 
 
@@ -106,7 +112,10 @@ def test_mobiledepth_breathing_and_motion_are_recorded(synthetic):
 def test_deterministic_for_a_seed(tmp_path):
     for name in ("a", "b", "c"):
         synthesize("middlebury", tmp_path / name, scenes=1, size=(24, 24), seed=5 if name != "c" else 6)
-    files = lambda d: {p.name: p.read_bytes() for p in (d / "trainingQ" / "Adirondack").iterdir()}
+
+    def files(d):
+        return {p.name: p.read_bytes() for p in (d / "trainingQ" / "Adirondack").iterdir()}
+
     assert files(tmp_path / "a") == files(tmp_path / "b")
     assert files(tmp_path / "a")["im0.png"] != files(tmp_path / "c")["im0.png"]
 

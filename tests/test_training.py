@@ -35,13 +35,14 @@ def hci_stacks(tmp_path_factory):
     synthesize("hci", root / "hci", scenes=6, size=(32, 32), seed=7)
     dataset = open_dataset("hci", root / "hci")
     for split in ("train", "val"):
-        write_stacks(root / f"{split}.h5", build_stacks(dataset, split, source="synthetic",
-                                                        focus_range=(-2.5, 2.5), slices=10))
+        write_stacks(
+            root / f"{split}.h5", build_stacks(dataset, split, source="synthetic", focus_range=(-2.5, 2.5), slices=10)
+        )
     return root
 
 
 def settings(**overrides):
-    base = dict(steps=30, batch_size=2, crop=32, learning_rate=2e-3, seed=3, checkpoint_every=10)
+    base = {"steps": 30, "batch_size": 2, "crop": 32, "learning_rate": 2e-3, "seed": 3, "checkpoint_every": 10}
     return TrainSettings(**{**base, **overrides})
 
 
@@ -54,8 +55,13 @@ def mae_on(model, stacks):
 
 
 def test_short_training_reduces_loss_and_beats_untrained(hci_stacks, tmp_path):
-    model = train(COMPACT_3D, hci_stacks / "train.h5", tmp_path / "m" / "model.pt", tmp_path / "m" / "train.csv",
-                  settings(steps=60))
+    model = train(
+        COMPACT_3D,
+        hci_stacks / "train.h5",
+        tmp_path / "m" / "model.pt",
+        tmp_path / "m" / "train.csv",
+        settings(steps=60),
+    )
     with open(tmp_path / "m" / "train.csv") as f:
         losses = [float(row["loss"]) for row in csv.DictReader(f)]
     assert len(losses) == 60
@@ -69,18 +75,42 @@ def test_short_training_reduces_loss_and_beats_untrained(hci_stacks, tmp_path):
 
 
 def test_training_is_repeatable_for_a_seed(hci_stacks, tmp_path):
-    a = train(COMPACT_3D, hci_stacks / "train.h5", tmp_path / "a" / "model.pt", tmp_path / "a" / "log.csv",
-              settings(steps=5))
-    b = train(COMPACT_3D, hci_stacks / "train.h5", tmp_path / "b" / "model.pt", tmp_path / "b" / "log.csv",
-              settings(steps=5))
+    a = train(
+        COMPACT_3D, hci_stacks / "train.h5", tmp_path / "a" / "model.pt", tmp_path / "a" / "log.csv", settings(steps=5)
+    )
+    b = train(
+        COMPACT_3D, hci_stacks / "train.h5", tmp_path / "b" / "model.pt", tmp_path / "b" / "log.csv", settings(steps=5)
+    )
     for key, value in a.state_dict().items():
         assert torch.equal(value, b.state_dict()[key]), key
 
 
 def train_command(stacks, out, steps):
-    return [sys.executable, "-m", "aifdepth.cli", "--threads", "1", "train", str(stacks), "--out", str(out),
-            "--log", str(out.with_name("train.csv")), "--steps", str(steps), "--batch-size", "2", "--crop", "32",
-            "--checkpoint-every", "2", "--seed", "5", "--regime", "arbitrary"]
+    return [
+        sys.executable,
+        "-m",
+        "aifdepth.cli",
+        "--threads",
+        "1",
+        "train",
+        str(stacks),
+        "--out",
+        str(out),
+        "--log",
+        str(out.with_name("train.csv")),
+        "--steps",
+        str(steps),
+        "--batch-size",
+        "2",
+        "--crop",
+        "32",
+        "--checkpoint-every",
+        "2",
+        "--seed",
+        "5",
+        "--regime",
+        "arbitrary",
+    ]
 
 
 def test_interrupted_training_resumes_to_the_same_weights(hci_stacks, tmp_path):
@@ -89,8 +119,9 @@ def test_interrupted_training_resumes_to_the_same_weights(hci_stacks, tmp_path):
     subprocess.run(train_command(hci_stacks / "train.h5", straight, steps), check=True, capture_output=True)
 
     resumed = tmp_path / "resumed" / "model.pt"
-    process = subprocess.Popen(train_command(hci_stacks / "train.h5", resumed, steps),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        train_command(hci_stacks / "train.h5", resumed, steps), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     checkpoint = resumed.with_name("model.checkpoint.pt")
     deadline = time.monotonic() + 120
     while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
@@ -133,21 +164,33 @@ def test_unsupervised_needs_aif(tmp_path, hci_stacks):
     stacks.aif = None
     write_stacks(tmp_path / "no_aif.h5", stacks)
     with pytest.raises(InputError, match="needs GT all-in-focus images"):
-        train(COMPACT_3D, tmp_path / "no_aif.h5", tmp_path / "m.pt", tmp_path / "log.csv",
-              settings(loss_weights={"supervised": 0.0, "unsupervised": 1.0, "smoothness": 0.0}))
+        train(
+            COMPACT_3D,
+            tmp_path / "no_aif.h5",
+            tmp_path / "m.pt",
+            tmp_path / "log.csv",
+            settings(loss_weights={"supervised": 0.0, "unsupervised": 1.0, "smoothness": 0.0}),
+        )
 
 
 @pytest.fixture(scope="module")
 def trained(hci_stacks, tmp_path_factory):
     out = tmp_path_factory.mktemp("model") / "model.pt"
-    train(COMPACT_3D, hci_stacks / "train.h5", out, out.with_name("train.csv"),
-          settings(steps=10, regime=StackRegime("arbitrary")))
+    train(
+        COMPACT_3D,
+        hci_stacks / "train.h5",
+        out,
+        out.with_name("train.csv"),
+        settings(steps=10, regime=StackRegime("arbitrary")),
+    )
     return out
 
 
 def test_model_file_loads_in_a_fresh_process(trained):
-    code = ("import sys; from aifdepth.modelfile import load_model; m, c, i = load_model(sys.argv[1]); "
-            "print(c.architecture, c.conv, i['unit'], i['dataset'])")
+    code = (
+        "import sys; from aifdepth.modelfile import load_model; m, c, i = load_model(sys.argv[1]); "
+        "print(c.architecture, c.conv, i['unit'], i['dataset'])"
+    )
     result = subprocess.run([sys.executable, "-c", code, str(trained)], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["aifdepthnet", "3d", "disparity", "hci"]
 
@@ -166,8 +209,12 @@ def test_evaluate_writes_metrics_runtime_and_predictions(trained, hci_stacks, tm
 def test_predict_round_trips_a_stack_file(trained, hci_stacks, tmp_path):
     from aifdepth.io.pfm import read_pfm
 
-    assert main(["predict", "--model", str(trained), "--stack", str(hci_stacks / "val.h5"), "--out",
-                 str(tmp_path / "out")]) == 0
+    assert (
+        main(
+            ["predict", "--model", str(trained), "--stack", str(hci_stacks / "val.h5"), "--out", str(tmp_path / "out")]
+        )
+        == 0
+    )
     stacks = read_stacks(hci_stacks / "val.h5")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(stacks.names)
     depth = read_pfm(tmp_path / "out" / "dino" / "depth.pfm")
@@ -194,8 +241,7 @@ def test_predict_images_with_negative_focus(trained, hci_stacks, tmp_path):
     assert focus[0].startswith("-2.5")
     assert main(["predict", *images, "--model", str(trained), "--focus", *focus, "--out", str(tmp_path / "p")]) == 0
     assert (tmp_path / "p" / "depth.pfm").is_file()
-    assert main(["predict", *images[:3], "--model", str(trained), "--focus", *focus,
-                 "--out", str(tmp_path / "q")]) == 2
+    assert main(["predict", *images[:3], "--model", str(trained), "--focus", *focus, "--out", str(tmp_path / "q")]) == 2
 
 
 def test_cosine_schedule_starts_at_the_rate_and_decays_to_zero():
@@ -236,8 +282,9 @@ def test_batch_norm_statistics_are_the_average_over_recalibration_batches():
 
 def test_warm_up_ramps_linearly_then_the_cosine_runs_over_the_remaining_steps():
     warm = TrainSettings(steps=110, learning_rate=0.01, warmup_steps=10)
-    assert [training.learning_rate_at(step, warm) for step in (1, 5, 10)] == pytest.approx([0.01 / 11, 0.05 / 11,
-                                                                                           0.1 / 11])
+    assert [training.learning_rate_at(step, warm) for step in (1, 5, 10)] == pytest.approx(
+        [0.01 / 11, 0.05 / 11, 0.1 / 11]
+    )
     assert training.learning_rate_at(11, warm) == pytest.approx(0.01)  # the peak, after the ramp
     assert training.learning_rate_at(61, warm) == pytest.approx(0.005)  # half-way through the 100 cosine steps
     assert training.learning_rate_at(110, warm) == pytest.approx(0.01 * 0.5 * (1 + np.cos(np.pi * 0.99)))
@@ -250,11 +297,17 @@ def test_bf16_without_native_support_trains_in_fp32_with_one_log_line(hci_stacks
     """bf16 is asked for on a CPU without native bfloat16: the run is the fp32 run, bit for bit."""
     monkeypatch.setattr(training, "native_bf16", lambda device: False)
     with caplog.at_level("INFO", logger="aifdepth.train"):
-        fallback = train(COMPACT_3D, hci_stacks / "train.h5", tmp_path / "a" / "model.pt", tmp_path / "a" / "log.csv",
-                         settings(steps=3, precision="bf16"))
+        fallback = train(
+            COMPACT_3D,
+            hci_stacks / "train.h5",
+            tmp_path / "a" / "model.pt",
+            tmp_path / "a" / "log.csv",
+            settings(steps=3, precision="bf16"),
+        )
     assert sum("no native bfloat16" in record.message for record in caplog.records) == 1
-    fp32 = train(COMPACT_3D, hci_stacks / "train.h5", tmp_path / "b" / "model.pt", tmp_path / "b" / "log.csv",
-                 settings(steps=3))
+    fp32 = train(
+        COMPACT_3D, hci_stacks / "train.h5", tmp_path / "b" / "model.pt", tmp_path / "b" / "log.csv", settings(steps=3)
+    )
     for key, value in fp32.state_dict().items():
         assert torch.equal(value, fallback.state_dict()[key]), key
     with pytest.raises(InputError, match="precision"):
@@ -288,8 +341,9 @@ def test_bf16_training_resumes_to_the_same_weights(hci_stacks, tmp_path, monkeyp
 
     monkeypatch.setattr(torch, "autocast", counted_autocast)
     recipe = settings(steps=6, checkpoint_every=3, precision="bf16", warmup_steps=2)
-    straight = train(COMPACT_2D, hci_stacks / "train.h5", tmp_path / "a" / "model.pt", tmp_path / "a" / "log.csv",
-                     recipe)
+    straight = train(
+        COMPACT_2D, hci_stacks / "train.h5", tmp_path / "a" / "model.pt", tmp_path / "a" / "log.csv", recipe
+    )
     assert autocasts == [torch.bfloat16] * 6
     calls = {"n": 0}
     real_step = torch.optim.Adam.step
@@ -305,7 +359,8 @@ def test_bf16_training_resumes_to_the_same_weights(hci_stacks, tmp_path, monkeyp
         train(COMPACT_2D, hci_stacks / "train.h5", tmp_path / "b" / "model.pt", tmp_path / "b" / "log.csv", recipe)
     monkeypatch.setattr(torch.optim.Adam, "step", real_step)
     assert torch.load(tmp_path / "b" / "model.checkpoint.pt", weights_only=True)["step"] == 3
-    resumed = train(COMPACT_2D, hci_stacks / "train.h5", tmp_path / "b" / "model.pt", tmp_path / "b" / "log.csv",
-                    recipe)
+    resumed = train(
+        COMPACT_2D, hci_stacks / "train.h5", tmp_path / "b" / "model.pt", tmp_path / "b" / "log.csv", recipe
+    )
     for key, value in straight.state_dict().items():
         assert torch.equal(value, resumed.state_dict()[key]), key

@@ -64,8 +64,9 @@ def align_stack(images: list[np.ndarray], reference: int = 0, motion: str = "aff
     _validate(images, reference, motion)
     greys = [_grey(image) for image in images]
     if greys[reference].std() < MIN_CONTRAST:
-        raise InputError(f"reference slice {reference} is blank (no contrast to align on): "
-                         "choose another slice as the reference")
+        raise InputError(
+            f"reference slice {reference} is blank (no contrast to align on): choose another slice as the reference"
+        )
     reference_pyramid = _pyramid(greys[reference])
     transforms = [np.eye(3) for _ in images]
     aligned = list(images)
@@ -77,17 +78,22 @@ def align_stack(images: list[np.ndarray], reference: int = 0, motion: str = "aff
         try:
             if greys[index].std() < MIN_CONTRAST:
                 raise AlignmentFailure("it is blank (no contrast to align on)")
-            transforms[index] = _register(greys[reference], reference_pyramid, greys[index], transforms[neighbour],
-                                          motion)
+            transforms[index] = _register(
+                greys[reference], reference_pyramid, greys[index], transforms[neighbour], motion
+            )
         except AlignmentFailure as failure:
             warning = f"slice {index}: left unaligned because {failure}"
             log.warning(warning)
             warnings.append(warning)
             continue
         height, width = images[index].shape[:2]
-        aligned[index] = cv2.warpPerspective(images[index], transforms[index], (width, height),
-                                             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                             borderMode=cv2.BORDER_REFLECT)
+        aligned[index] = cv2.warpPerspective(
+            images[index],
+            transforms[index],
+            (width, height),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REFLECT,
+        )
     return Alignment(aligned, transforms, warnings)
 
 
@@ -110,17 +116,23 @@ def _validate(images, reference, motion):
     if len(images) < 2:
         raise InputError(f"a focal stack to align needs at least 2 slices, got {len(images)}: pass the whole stack")
     if not isinstance(reference, (int, np.integer)) or not 0 <= reference < len(images):
-        raise InputError(f"reference slice {reference!r} is not in the stack of {len(images)} slices: "
-                         f"use an index from 0 to {len(images) - 1}")
+        raise InputError(
+            f"reference slice {reference!r} is not in the stack of {len(images)} slices: "
+            f"use an index from 0 to {len(images) - 1}"
+        )
     for index, image in enumerate(images):
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise InputError(f"slice {index} is a {image.dtype} array of shape {image.shape}: "
-                             "pass every slice as an RGB uint8 (H, W, 3) image")
+            raise InputError(
+                f"slice {index} is a {image.dtype} array of shape {image.shape}: "
+                "pass every slice as an RGB uint8 (H, W, 3) image"
+            )
         first_height, first_width = np.shape(images[0])[:2]
         if image.shape != np.shape(images[0]):
-            raise InputError(f"slice {index} is {image.shape[1]}x{image.shape[0]} px but slice 0 is "
-                             f"{first_width}x{first_height} px: crop or resize the slices to one size")
+            raise InputError(
+                f"slice {index} is {image.shape[1]}x{image.shape[0]} px but slice 0 is "
+                f"{first_width}x{first_height} px: crop or resize the slices to one size"
+            )
 
 
 def _grey(image):
@@ -148,18 +160,20 @@ def _register(reference_grey, reference_pyramid, slice_grey, start, motion):
     """Coarse-to-fine ECC down to half resolution, then blur-matched refinement at full resolution."""
     slice_pyramid = _pyramid(slice_grey)
     coarsest = len(reference_pyramid) - 1
-    transform = _rescale(start, 0.5 ** coarsest)
+    transform = _rescale(start, 0.5**coarsest)
     for level in range(coarsest, 0, -1):
-        _, transform = _ecc(reference_pyramid[level], slice_pyramid[level], transform, motion, COARSE_ITERATIONS,
-                            COARSE_EPSILON)
+        _, transform = _ecc(
+            reference_pyramid[level], slice_pyramid[level], transform, motion, COARSE_ITERATIONS, COARSE_EPSILON
+        )
         transform = _rescale(transform, 2.0)
     for refinement in range(REFINE_ROUNDS):
         final = refinement == REFINE_ROUNDS - 1  # only the final estimate needs the strict stopping criterion
         criteria = (FINE_ITERATIONS, FINE_EPSILON) if final else (COARSE_ITERATIONS, COARSE_EPSILON)
         correlation, transform = _refine(reference_grey, slice_grey, transform, motion, *criteria)
     if correlation < MIN_CORRELATION:
-        raise AlignmentFailure(f"it does not match the reference (correlation {correlation:.2f} after alignment, "
-                               f"below {MIN_CORRELATION})")
+        raise AlignmentFailure(
+            f"it does not match the reference (correlation {correlation:.2f} after alignment, below {MIN_CORRELATION})"
+        )
     _check_plausible(transform, reference_grey.shape)
     return transform
 
@@ -171,10 +185,16 @@ def _refine(reference_grey, slice_grey, transform, motion, iterations, epsilon):
     estimated between images with the same blur, free of the scale bias a blur difference causes.
     """
     height, width = reference_grey.shape
-    warped = cv2.warpPerspective(slice_grey, transform, (width, height),
-                                 flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT)
-    inside = cv2.warpPerspective(np.ones_like(slice_grey, np.uint8), transform, (width, height),
-                                 flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
+    warped = cv2.warpPerspective(
+        slice_grey,
+        transform,
+        (width, height),
+        flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REFLECT,
+    )
+    inside = cv2.warpPerspective(
+        np.ones_like(slice_grey, np.uint8), transform, (width, height), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP
+    )
     valid = cv2.erode(inside, np.ones((2 * BORDER_MARGIN + 1,) * 2, np.uint8))
     reference_matched, warped_matched = _match_blur(reference_grey, warped, valid > 0)
     correlation, residual = _ecc(reference_matched, warped_matched, np.eye(3), motion, iterations, epsilon, valid)
@@ -186,8 +206,9 @@ def _ecc(template, moving, transform, motion, iterations, epsilon, mask=None):
     start = transform[:2] if motion == "affine" else transform / transform[2, 2]
     criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, iterations, epsilon)
     try:
-        correlation, estimate = cv2.findTransformECC(template, moving, start.astype(np.float32), ECC_MOTIONS[motion],
-                                                     criteria, mask, ECC_SMOOTHING)
+        correlation, estimate = cv2.findTransformECC(
+            template, moving, start.astype(np.float32), ECC_MOTIONS[motion], criteria, mask, ECC_SMOOTHING
+        )
     except cv2.error as error:
         raise AlignmentFailure(f"ECC failed ({_opencv_reason(error)})") from None
     estimate = estimate.astype(np.float64)
@@ -214,8 +235,9 @@ def _match_blur(reference, warped, valid):
     reference_levels, warped_levels = _blurred_levels(reference), _blurred_levels(warped)
     sigmas = np.asarray(BLUR_SIGMAS)
     signed_sigmas = np.concatenate([-sigmas[:0:-1], sigmas])  # negative: blur the warped slice instead
-    pairs = ([(reference_levels[0], warped_levels[i]) for i in range(len(sigmas) - 1, 0, -1)]
-             + [(reference_levels[i], warped_levels[0]) for i in range(len(sigmas))])
+    pairs = [(reference_levels[0], warped_levels[i]) for i in range(len(sigmas) - 1, 0, -1)] + [
+        (reference_levels[i], warped_levels[0]) for i in range(len(sigmas))
+    ]
     rows = np.linspace(0, height, BLUR_TILES[0] + 1).astype(int)
     cols = np.linspace(0, width, BLUR_TILES[1] + 1).astype(int)
     tile_blur = np.zeros(BLUR_TILES, np.float32)
@@ -246,7 +268,7 @@ def _peak(positions, scores):
     best = int(np.argmax(scores))
     if best in (0, len(scores) - 1):
         return positions[best]
-    curvature, slope, _ = np.polyfit(positions[best - 1:best + 2], scores[best - 1:best + 2], 2)
+    curvature, slope, _ = np.polyfit(positions[best - 1 : best + 2], scores[best - 1 : best + 2], 2)
     if curvature >= 0:
         return positions[best]
     return float(np.clip(-slope / (2 * curvature), positions[best - 1], positions[best + 1]))
@@ -274,10 +296,14 @@ def _check_plausible(transform, shape):
     area = 0.5 * (np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
     scale = np.sqrt(area / (width * height)) if area > 0 else 0.0
     if not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]:
-        raise AlignmentFailure(f"the estimated scale {scale:.3f} is outside {SCALE_RANGE[0]}..{SCALE_RANGE[1]} "
-                               "(implausible for focus breathing)")
+        raise AlignmentFailure(
+            f"the estimated scale {scale:.3f} is outside {SCALE_RANGE[0]}..{SCALE_RANGE[1]} "
+            "(implausible for focus breathing)"
+        )
     centre = transform @ np.array([width / 2, height / 2, 1.0])
     shift = centre[:2] / centre[2] - (width / 2, height / 2)
     if abs(shift[0]) > MAX_SHIFT * width or abs(shift[1]) > MAX_SHIFT * height:
-        raise AlignmentFailure(f"the estimated shift ({shift[0]:.1f}, {shift[1]:.1f}) px exceeds "
-                               f"{MAX_SHIFT:.0%} of the image size (implausible for camera motion)")
+        raise AlignmentFailure(
+            f"the estimated shift ({shift[0]:.1f}, {shift[1]:.1f}) px exceeds "
+            f"{MAX_SHIFT:.0%} of the image size (implausible for camera motion)"
+        )

@@ -56,15 +56,25 @@ def cmd_align(args) -> None:
     outputs = [args.out / f"{k:02d}_{path.stem}.png" for k, path in enumerate(args.images)]
     for path, image in zip(outputs, alignment.images):
         write_rgb(path, image)
-    record = {"reference": args.reference, "motion": args.motion,
-              "note": "each matrix maps reference-slice pixels to the input slice's pixels",
-              "slices": [{"input": str(path), "output": str(out), "transform": transform.tolist()}
-                         for path, out, transform in zip(args.images, outputs, alignment.transforms)],
-              "warnings": alignment.warnings}
+    record = {
+        "reference": args.reference,
+        "motion": args.motion,
+        "note": "each matrix maps reference-slice pixels to the input slice's pixels",
+        "slices": [
+            {"input": str(path), "output": str(out), "transform": transform.tolist()}
+            for path, out, transform in zip(args.images, outputs, alignment.transforms)
+        ],
+        "warnings": alignment.warnings,
+    }
     with atomic_path(args.out / "transforms.json") as tmp:
         tmp.write_text(json.dumps(record, indent=1))
-    log.info("aligned %d slices to slice %d into %s (%d warning(s))", len(images), args.reference, args.out,
-             len(alignment.warnings))
+    log.info(
+        "aligned %d slices to slice %d into %s (%d warning(s))",
+        len(images),
+        args.reference,
+        args.out,
+        len(alignment.warnings),
+    )
 
 
 def cmd_refocus(args) -> None:
@@ -77,11 +87,20 @@ def cmd_refocus(args) -> None:
     sample = read_scene(args.scene_dir)
     synthetic = read_parameters(Path(args.scene_dir) / "parameters.cfg").get("meta", "synthetic", fallback="false")
     stack = to_uint8(refocus(sample.views, disparities))
-    write_stacks(args.out, FocalStacks(
-        stack=stack[None], focus=np.asarray([disparities], np.float32), depth=sample.depth[None],
-        aif=sample.aif[None], names=[sample.name], dataset="hci", unit="disparity",
-        source="synthetic" if synthetic == "true" else "real",
-        params={"renderer": "refocus", "disparities": disparities, "scene_dir": str(args.scene_dir)}))
+    write_stacks(
+        args.out,
+        FocalStacks(
+            stack=stack[None],
+            focus=np.asarray([disparities], np.float32),
+            depth=sample.depth[None],
+            aif=sample.aif[None],
+            names=[sample.name],
+            dataset="hci",
+            unit="disparity",
+            source="synthetic" if synthetic == "true" else "real",
+            params={"renderer": "refocus", "disparities": disparities, "scene_dir": str(args.scene_dir)},
+        ),
+    )
     log.info("refocused %s at %d disparities into %s", args.scene_dir, len(disparities), args.out)
 
 
@@ -95,13 +114,25 @@ def cmd_defocus(args) -> None:
     disparity = read_pfm(args.disparity)
     image = read_rgb(args.image)
     if image.shape[:2] != disparity.shape:
-        raise InputError(f"{args.image}: image is {image.shape[1]}x{image.shape[0]} (WxH) but "
-                         f"{args.disparity} is {disparity.shape[1]}x{disparity.shape[0]}; they must match")
+        raise InputError(
+            f"{args.image}: image is {image.shape[1]}x{image.shape[0]} (WxH) but "
+            f"{args.disparity} is {disparity.shape[1]}x{disparity.shape[0]}; they must match"
+        )
     if not np.isfinite(args.aperture) or args.aperture < 0:
         raise InputError(f"--aperture must be a finite number >= 0, got {args.aperture}")
-    write_stacks(args.out, defocused_image(
-        image, disparity, focus, args.aperture, name=Path(args.image).parent.name or Path(args.image).stem,
-        dataset=args.dataset, source=args.source, params={"image": str(args.image), "disparity": str(args.disparity)}))
+    write_stacks(
+        args.out,
+        defocused_image(
+            image,
+            disparity,
+            focus,
+            args.aperture,
+            name=Path(args.image).parent.name or Path(args.image).stem,
+            dataset=args.dataset,
+            source=args.source,
+            params={"image": str(args.image), "disparity": str(args.disparity)},
+        ),
+    )
     log.info("rendered %d defocus slices of %s into %s", len(focus), args.image, args.out)
 
 
@@ -113,12 +144,28 @@ def cmd_stacks(args) -> None:
     options = {"frames": args.frames} if args.frames else {}
     dataset = open_dataset(args.dataset, args.root, **options)
     aperture = None if args.aperture is None else (args.aperture[0] if len(args.aperture) == 1 else args.aperture)
-    stacks = build_stacks(dataset, args.split, source=args.source, focus_range=args.focus_range,
-                          slices=args.slices, indices=args.indices, random_count=args.random_count,
-                          aperture=aperture, seed=args.seed, names=args.names, align=args.align)
+    stacks = build_stacks(
+        dataset,
+        args.split,
+        source=args.source,
+        focus_range=args.focus_range,
+        slices=args.slices,
+        indices=args.indices,
+        random_count=args.random_count,
+        aperture=aperture,
+        seed=args.seed,
+        names=args.names,
+        align=args.align,
+    )
     write_stacks(args.out, stacks)
-    log.info("wrote %d %s/%s stacks of %d slices to %s", len(stacks), args.dataset, args.split,
-             stacks.stack.shape[1], args.out)
+    log.info(
+        "wrote %d %s/%s stacks of %d slices to %s",
+        len(stacks),
+        args.dataset,
+        args.split,
+        stacks.stack.shape[1],
+        args.out,
+    )
 
 
 def cmd_train(args) -> None:
@@ -127,17 +174,29 @@ def cmd_train(args) -> None:
     from .models import ModelConfig
     from .train import TrainSettings, train
 
-    config = ModelConfig(architecture=args.architecture, conv=args.conv, width=args.width, attention=args.attention,
-                         attention_mode=args.attention_mode, depth_normalisation=args.depth_normalisation,
-                         focus_input=args.focus_input)
+    config = ModelConfig(
+        architecture=args.architecture,
+        conv=args.conv,
+        width=args.width,
+        attention=args.attention,
+        attention_mode=args.attention_mode,
+        depth_normalisation=args.depth_normalisation,
+        focus_input=args.focus_input,
+    )
     regime = StackRegime(args.regime, min_slices=args.min_slices, indices=tuple(args.indices) if args.indices else None)
-    settings = TrainSettings(steps=args.steps, batch_size=args.batch_size, crop=args.crop,
-                             learning_rate=args.learning_rate, schedule=args.schedule,
-                             warmup_steps=args.warmup_steps, precision=args.precision, seed=args.seed,
-                             checkpoint_every=args.checkpoint_every,
-                             regime=regime, loss_weights={"supervised": args.supervised,
-                                                          "unsupervised": args.unsupervised,
-                                                          "smoothness": args.smoothness})
+    settings = TrainSettings(
+        steps=args.steps,
+        batch_size=args.batch_size,
+        crop=args.crop,
+        learning_rate=args.learning_rate,
+        schedule=args.schedule,
+        warmup_steps=args.warmup_steps,
+        precision=args.precision,
+        seed=args.seed,
+        checkpoint_every=args.checkpoint_every,
+        regime=regime,
+        loss_weights={"supervised": args.supervised, "unsupervised": args.unsupervised, "smoothness": args.smoothness},
+    )
     device = pick_device(args.device)
     with cpu_slot_on(device):
         train(config, args.stacks, args.out, args.log, settings, info={"variant": args.out.parent.name}, device=device)
@@ -152,8 +211,15 @@ def cmd_evaluate(args) -> None:
     with cpu_slot_on(device):  # also keeps other jobs' processes off the cores it times
         result = evaluate(args.model, args.stacks, args.out, args.predictions, device=device, metric_dataset=args.mask)
     metrics = result["metrics"]
-    log.info("%s on %s: MAE %.4f MSE %.4f RMSE %.4f, %.4f s/stack", args.model, args.stacks, metrics["mae"],
-             metrics["mse"], metrics["rmse"], result["runtime"]["seconds_per_stack"])
+    log.info(
+        "%s on %s: MAE %.4f MSE %.4f RMSE %.4f, %.4f s/stack",
+        args.model,
+        args.stacks,
+        metrics["mae"],
+        metrics["mse"],
+        metrics["rmse"],
+        result["runtime"]["seconds_per_stack"],
+    )
 
 
 def cpu_slot_on(device: str):
@@ -198,8 +264,15 @@ def cmd_predict(args) -> None:
     if args.stack is not None:
         predict_stack_file(args.model, args.stack, args.out, device=args.device)
     else:
-        predict_images(args.model, args.images, args.focus or [], args.out, device=args.device,
-                       focus_file=args.focus_file, align=args.align)
+        predict_images(
+            args.model,
+            args.images,
+            args.focus or [],
+            args.out,
+            device=args.device,
+            focus_file=args.focus_file,
+            align=args.align,
+        )
     log.info("wrote predictions to %s", args.out)
 
 
@@ -276,8 +349,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--frames", choices=["aligned", "unaligned"], help="mobiledepth frame set")
     p.add_argument("--names", nargs="+", help="only these samples (e.g. one mobiledepth scene)")
-    p.add_argument("--align", choices=["affine", "homography"],
-                   help="register each shipped stack's slices to its first (focus breathing, camera motion)")
+    p.add_argument(
+        "--align",
+        choices=["affine", "homography"],
+        help="register each shipped stack's slices to its first (focus breathing, camera motion)",
+    )
     p.set_defaults(func=cmd_stacks)
 
     p = sub.add_parser("train", help="train one model variant on a stack file")
@@ -290,8 +366,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--attention", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--attention-mode", choices=["shared", "separate"], default="shared")
     p.add_argument("--depth-normalisation", choices=["softmax", "softplus"], default="softmax")
-    p.add_argument("--focus-input", action=argparse.BooleanOptionalAction, default=False,
-                   help="give the networks the log of the classical focus measure as one more input channel")
+    p.add_argument(
+        "--focus-input",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="give the networks the log of the classical focus measure as one more input channel",
+    )
     p.add_argument("--regime", choices=["fixed", "arbitrary", "indices"], default="fixed")
     p.add_argument("--indices", type=int, nargs="+", help="1-based slices for the 'indices' regime")
     p.add_argument("--min-slices", type=int, default=2, help="smallest stack of the 'arbitrary' regime")
@@ -302,11 +382,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--crop", type=int, default=64)
     p.add_argument("--learning-rate", type=float, default=1e-3)
-    p.add_argument("--schedule", choices=["cosine", "constant"], default="cosine",
-                   help="learning rate over the steps: cosine decay to zero, or constant")
+    p.add_argument(
+        "--schedule",
+        choices=["cosine", "constant"],
+        default="cosine",
+        help="learning rate over the steps: cosine decay to zero, or constant",
+    )
     p.add_argument("--warmup-steps", type=int, default=0, help="linear learning-rate warm-up before the schedule")
-    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
-                   help="bf16: bfloat16 autocast where the hardware has it natively (else fp32)")
+    p.add_argument(
+        "--precision",
+        choices=["fp32", "bf16"],
+        default="fp32",
+        help="bf16: bfloat16 autocast where the hardware has it natively (else fp32)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-every", type=int, default=50)
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
@@ -326,10 +414,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("--stack", type=Path, help="a unified stack file instead of images")
     p.add_argument("--focus", type=float, nargs="+", help="focus position of each image, in the model's unit")
-    p.add_argument("--focus-file", type=Path,
-                   help="focus positions, one per line in the first column (e.g. Mobile Depth's calibrated.txt)")
-    p.add_argument("--align", choices=["affine", "homography"],
-                   help="align the images to the first before predicting (focus breathing, camera motion)")
+    p.add_argument(
+        "--focus-file",
+        type=Path,
+        help="focus positions, one per line in the first column (e.g. Mobile Depth's calibrated.txt)",
+    )
+    p.add_argument(
+        "--align",
+        choices=["affine", "homography"],
+        help="align the images to the first before predicting (focus breathing, camera motion)",
+    )
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.set_defaults(func=cmd_predict)
@@ -365,8 +459,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+    )
     if args.threads is not None:
         set_threads(args.threads)
     try:

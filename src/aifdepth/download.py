@@ -55,8 +55,17 @@ class _TransientError(Exception):
     """A failure worth retrying (dropped connection, timeout, 5xx); the bytes in .part are kept."""
 
 
-def fetch(remote: RemoteFile, dest: Path, *, checksums: Path, key: str, offline_hint: str = "",
-          retries: int = 4, backoff: float = 1.0, timeout: float = 60.0) -> Path:
+def fetch(
+    remote: RemoteFile,
+    dest: Path,
+    *,
+    checksums: Path,
+    key: str,
+    offline_hint: str = "",
+    retries: int = 4,
+    backoff: float = 1.0,
+    timeout: float = 60.0,
+) -> Path:
     """Download remote.url to `dest` (a file path) and return dest.
 
     An existing `dest` is verified instead of downloaded again. Without a published or recorded checksum,
@@ -77,8 +86,9 @@ def fetch(remote: RemoteFile, dest: Path, *, checksums: Path, key: str, offline_
             if attempt == retries:
                 raise DownloadError(transfer.failure(f"{error} (gave up after {retries + 1} attempts)")) from error
             delay = backoff * 2**attempt
-            log.warning("Downloading %s failed: %s; retrying in %.3g s (%d/%d)", remote.url, error, delay,
-                        attempt + 1, retries)
+            log.warning(
+                "Downloading %s failed: %s; retrying in %.3g s (%d/%d)", remote.url, error, delay, attempt + 1, retries
+            )
             time.sleep(delay)
     _verify_part(remote, transfer.part, dest, checksums, key, offline_hint)
     os.replace(transfer.part, dest)
@@ -104,8 +114,9 @@ class _Transfer:
         except urllib.error.HTTPError as error:
             error.close()
             if error.code == 416 and offset:
-                log.info("%s: server has no bytes past %d; verifying %s as complete", self.remote.url, offset,
-                         self.part)
+                log.info(
+                    "%s: server has no bytes past %d; verifying %s as complete", self.remote.url, offset, self.part
+                )
                 return
             raise self._classify(error) from error
         except (http.client.HTTPException, OSError) as error:  # OSError covers URLError: refused, timeout, DNS
@@ -119,8 +130,9 @@ class _Transfer:
             if needed is not None:
                 self._check_free_space(needed)
             if offset and not resumed:
-                log.info("%s ignored the resume request; downloading %s from the start", self.remote.url,
-                         self.remote.name)
+                log.info(
+                    "%s ignored the resume request; downloading %s from the start", self.remote.url, self.remote.name
+                )
             try:
                 self._copy_body(response, resumed, already, length)
             except OSError as error:  # a local problem such as a full disk: retrying will not help
@@ -136,13 +148,18 @@ class _Transfer:
             page = response.read(CONFIRMATION_PAGE_LIMIT).decode("utf-8", "replace")
         confirmed_url = self._confirmed_url(page_url, page)
         if confirmed_url is None:
-            raise DownloadError(self._manual_download("the download page asks for a confirmation this "
-                                                      "downloader cannot find"))
+            raise DownloadError(
+                self._manual_download("the download page asks for a confirmation this downloader cannot find")
+            )
         response = self.opener.open(self._request(confirmed_url, offset), timeout=self.timeout)
         if _is_html(response):
             response.close()
-            raise DownloadError(self._manual_download("the host answered with a web page instead of the file, "
-                                                      "even after confirming its virus-scan warning"))
+            raise DownloadError(
+                self._manual_download(
+                    "the host answered with a web page instead of the file, "
+                    "even after confirming its virus-scan warning"
+                )
+            )
         return response
 
     @staticmethod
@@ -176,14 +193,24 @@ class _Transfer:
             raise DownloadError(
                 f"Not enough disk space to download {self.remote.url} to {self.dest}: it needs {_gigabytes(needed)} "
                 f"(plus a 5 % margin) but only {_gigabytes(free)} is free in {folder}. Free some space there or "
-                f"point the data folder to a larger disk, then run again. {self.offline_hint}".rstrip())
+                f"point the data folder to a larger disk, then run again. {self.offline_hint}".rstrip()
+            )
 
     def _copy_body(self, response, resumed: bool, already: int, length: int | None):
         received = 0
         total = already + length if length is not None else None
-        with open(self.part, "ab" if resumed else "wb") as out, \
-                tqdm(total=total, initial=already, unit="B", unit_scale=True, mininterval=2, file=sys.stderr,
-                     desc=self.remote.name) as progress:
+        with (
+            open(self.part, "ab" if resumed else "wb") as out,
+            tqdm(
+                total=total,
+                initial=already,
+                unit="B",
+                unit_scale=True,
+                mininterval=2,
+                file=sys.stderr,
+                desc=self.remote.name,
+            ) as progress,
+        ):
             while chunk := self._read_chunk(response, received):
                 out.write(chunk)
                 received += len(chunk)
@@ -207,19 +234,25 @@ class _Transfer:
     def failure(self, reason: str) -> str:
         """Message for a download that failed for good."""
         if self.part.exists():
-            kept = (f"; the {self.part.stat().st_size} bytes fetched so far stay in {self.part} and the next run "
-                    "resumes from them")
+            kept = (
+                f"; the {self.part.stat().st_size} bytes fetched so far stay in {self.part} and the next run "
+                "resumes from them"
+            )
         else:
             kept = ""
-        return (f"Could not download {self.remote.url}: {reason}. No partial file was left at {self.dest}{kept}. "
-                + self._manual_download_hint())
+        return (
+            f"Could not download {self.remote.url}: {reason}. No partial file was left at {self.dest}{kept}. "
+            + self._manual_download_hint()
+        )
 
     def _manual_download(self, reason: str) -> str:
         return f"Could not download {self.remote.url}: {reason}. " + self._manual_download_hint()
 
     def _manual_download_hint(self) -> str:
         source = self.remote.page or self.remote.url
-        return f"Fetch {self.remote.name} by hand from {source} and place it at {self.dest}. {self.offline_hint}".rstrip()
+        return (
+            f"Fetch {self.remote.name} by hand from {source} and place it at {self.dest}. {self.offline_hint}".rstrip()
+        )
 
 
 class _ConfirmationForm(HTMLParser):
@@ -306,8 +339,9 @@ def _record_digest(checksums: Path, key: str, digest: str) -> str:
             text += "\n"
         with atomic_path(checksums) as tmp:
             tmp.write_text(f"{text}{digest}  {key}\n")
-    log.info("Recorded the SHA-256 of %s in %s; commit that file so later downloads are checked against it",
-             key, checksums)
+    log.info(
+        "Recorded the SHA-256 of %s in %s; commit that file so later downloads are checked against it", key, checksums
+    )
     return digest
 
 
@@ -320,9 +354,11 @@ def _verify_part(remote: RemoteFile, part: Path, dest: Path, checksums: Path, ke
         fix += f", check it and place it at {dest}"
         if not remote.sha256:
             fix += f", or delete the line for {key} in {checksums} if the host published a new version"
-        raise DownloadError(f"The file downloaded from {remote.url} for {dest} is corrupt or has changed: its SHA-256 "
-                            f"is {actual} but {expected} was expected ({origin}). The download was deleted. {fix}. "
-                            f"{offline_hint}".rstrip())
+        raise DownloadError(
+            f"The file downloaded from {remote.url} for {dest} is corrupt or has changed: its SHA-256 "
+            f"is {actual} but {expected} was expected ({origin}). The download was deleted. {fix}. "
+            f"{offline_hint}".rstrip()
+        )
 
 
 def _verify_existing(remote: RemoteFile, dest: Path, checksums: Path, key: str, offline_hint: str):
@@ -332,5 +368,7 @@ def _verify_existing(remote: RemoteFile, dest: Path, checksums: Path, key: str, 
         fix = f"Delete {dest} to download it again from {remote.url}"
         if not remote.sha256:
             fix += f", or, if you trust this file, replace the line for {key} in {checksums} with `{actual}  {key}`"
-        raise DownloadError(f"{dest} exists but its SHA-256 is {actual}, not {expected} ({origin}); it was left "
-                            f"untouched. {fix}. {offline_hint}".rstrip())
+        raise DownloadError(
+            f"{dest} exists but its SHA-256 is {actual}, not {expected} ({origin}); it was left "
+            f"untouched. {fix}. {offline_hint}".rstrip()
+        )

@@ -36,8 +36,14 @@ def predict_sample(model, stack, focus, device: str) -> tuple[dict, float, float
     return result, seconds, unsynchronised
 
 
-def evaluate(model_path, stacks_path, out_json, predictions_path=None, device: str | None = None,
-             metric_dataset: str | None = None) -> dict:
+def evaluate(
+    model_path,
+    stacks_path,
+    out_json,
+    predictions_path=None,
+    device: str | None = None,
+    metric_dataset: str | None = None,
+) -> dict:
     """Write the evaluation JSON (and predictions for figures); returns the JSON dict."""
     device = pick_device(device)
     model, config, info = load_model(model_path, device)
@@ -59,18 +65,37 @@ def evaluate(model_path, stacks_path, out_json, predictions_path=None, device: s
                 aif_scores.append({"psnr": psnr(aifs[-1], stacks.aif[i]), "ssim": ssim(aifs[-1], stacks.aif[i])})
     metrics = aggregate([{k: v for k, v in row.items() if k != "name"} for row in per_image])
     result = {
-        "model": str(model_path), "stacks": str(stacks_path), "dataset": stacks.dataset, "source": stacks.source,
-        "unit": stacks.unit, "mask": dataset, "model_config": config.to_dict(),
+        "model": str(model_path),
+        "stacks": str(stacks_path),
+        "dataset": stacks.dataset,
+        "source": stacks.source,
+        "unit": stacks.unit,
+        "mask": dataset,
+        "model_config": config.to_dict(),
         "metrics": metrics,
-        "aif": ({"psnr": float(np.mean([s["psnr"] for s in aif_scores])),
-                 "ssim": float(np.mean([s["ssim"] for s in aif_scores]))} if aif_scores else None),
-        "runtime": {"seconds_per_stack": float(np.mean(seconds)), "device": device_name(device),
-                    "batch": 1, "resolution": list(stacks.stack.shape[2:4]), "slices": int(stacks.stack.shape[1]),
-                    "warm_up_excluded": True, "synchronised": device.startswith("cuda")},
-        "paper_compatible": {"abs_rel_sum": metrics.get("abs_rel_paper_sum"),
-                             "sqr_rel_sum": metrics.get("sqr_rel_paper_sum"),
-                             "bumpiness": metrics.get("bumpiness_skimage016"),
-                             "seconds_unsynchronised": float(np.mean(unsynchronised))},
+        "aif": (
+            {
+                "psnr": float(np.mean([s["psnr"] for s in aif_scores])),
+                "ssim": float(np.mean([s["ssim"] for s in aif_scores])),
+            }
+            if aif_scores
+            else None
+        ),
+        "runtime": {
+            "seconds_per_stack": float(np.mean(seconds)),
+            "device": device_name(device),
+            "batch": 1,
+            "resolution": list(stacks.stack.shape[2:4]),
+            "slices": int(stacks.stack.shape[1]),
+            "warm_up_excluded": True,
+            "synchronised": device.startswith("cuda"),
+        },
+        "paper_compatible": {
+            "abs_rel_sum": metrics.get("abs_rel_paper_sum"),
+            "sqr_rel_sum": metrics.get("sqr_rel_paper_sum"),
+            "bumpiness": metrics.get("bumpiness_skimage016"),
+            "seconds_unsynchronised": float(np.mean(unsynchronised)),
+        },
         "per_image": per_image,
         "trained_on": info.get("train_stacks"),
     }

@@ -9,8 +9,9 @@ def focus_positions(values, name: str = "focus") -> np.ndarray:
     """Focus positions as a float64 vector, checked: non-empty, one-dimensional, finite."""
     positions = np.asarray(values, dtype=np.float64)
     if positions.ndim != 1 or positions.size == 0:
-        raise InputError(f"{name} must be a non-empty 1-D sequence of focus positions (e.g. -2.5 0 2.5), "
-                         f"got shape {positions.shape}")
+        raise InputError(
+            f"{name} must be a non-empty 1-D sequence of focus positions (e.g. -2.5 0 2.5), got shape {positions.shape}"
+        )
     if not np.all(np.isfinite(positions)):
         raise InputError(f"{name} must be finite, got {positions.tolist()}")
     return positions

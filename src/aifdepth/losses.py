@@ -39,8 +39,7 @@ def edge_aware_smoothness(depth: torch.Tensor, image: torch.Tensor) -> torch.Ten
     image is detached: it guides the depth and must not learn to grow edges that excuse
     rough depth."""
     if depth.shape[-2:] != image.shape[-2:]:
-        raise ValueError(f"smoothness: depth {tuple(depth.shape)} and guide image {tuple(image.shape)} "
-                         "differ in size")
+        raise ValueError(f"smoothness: depth {tuple(depth.shape)} and guide image {tuple(image.shape)} differ in size")
     image = image.detach()
     weight_x = _edge_weight(image[..., :, 1:] - image[..., :, :-1])
     weight_y = _edge_weight(image[..., 1:, :] - image[..., :-1, :])

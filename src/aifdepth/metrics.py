@@ -80,8 +80,12 @@ def bumpiness(error: np.ndarray, mask: np.ndarray, zero_border: bool = False) ->
         return math.nan
     filled = _fill_unknown(error)
     dx, dy = scharr(filled, 1, zero_border), scharr(filled, 0, zero_border)
-    second = [scharr(dx, 1, zero_border), scharr(dx, 0, zero_border),
-              scharr(dy, 0, zero_border), scharr(dy, 1, zero_border)]
+    second = [
+        scharr(dx, 1, zero_border),
+        scharr(dx, 0, zero_border),
+        scharr(dy, 0, zero_border),
+        scharr(dy, 1, zero_border),
+    ]
     hessian_norm = np.sqrt(sum(term**2 for term in second))
     return float(np.minimum(BUMPINESS_CLIP, hessian_norm[mask]).mean() * BUMPINESS_SCALE)
 
@@ -94,8 +98,7 @@ def _ratio_metrics(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
     if np.any(gt <= 0):
         return dict.fromkeys(RATIO_METRICS, math.nan)
     positive = pred > 0
-    log_rmse = (math.sqrt(np.mean((np.log(pred[positive]) - np.log(gt[positive])) ** 2))
-                if positive.any() else math.nan)
+    log_rmse = math.sqrt(np.mean((np.log(pred[positive]) - np.log(gt[positive])) ** 2)) if positive.any() else math.nan
     ratio = np.full(gt.shape, np.inf)
     ratio[positive] = np.maximum(pred[positive] / gt[positive], gt[positive] / pred[positive])
     deltas = {f"delta{i}": 100.0 * np.mean(ratio < DELTA_BASE**i) for i in (1, 2, 3)}
@@ -110,7 +113,7 @@ def image_metrics(pred, gt, mask) -> dict[str, float]:
     if not pred.shape == gt.shape == mask.shape:
         raise ValueError(f"prediction {pred.shape}, GT {gt.shape} and mask {mask.shape} differ in shape")
     count = int(mask.sum())
-    names = ("mae", "mse", "rmse", "abs_rel", "sqr_rel", "badpix", "bumpiness", "bumpiness_skimage016") + RATIO_METRICS
+    names = ("mae", "mse", "rmse", "abs_rel", "sqr_rel", "badpix", "bumpiness", "bumpiness_skimage016", *RATIO_METRICS)
     if count == 0:
         return {**dict.fromkeys(names, math.nan), "count": 0}
     with np.errstate(invalid="ignore", divide="ignore"):

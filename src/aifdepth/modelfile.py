@@ -38,6 +38,8 @@ def load_model(path, device: str = "cpu") -> tuple[torch.nn.Module, ModelConfig,
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as err:
-        raise InputError(f"{path}: its weights do not fit this version's {config.architecture} network (written by "
-                         f"an older aifdepth?); train it again, e.g. `snakemake --cores 8 --force {path}`") from err
+        raise InputError(
+            f"{path}: its weights do not fit this version's {config.architecture} network (written by "
+            f"an older aifdepth?); train it again, e.g. `snakemake --cores 8 --force {path}`"
+        ) from err
     return to_channels_last(fold_batchnorm(model.eval()).to(device)), config, payload["info"]

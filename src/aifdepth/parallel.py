@@ -52,7 +52,7 @@ def cpu_slot(slot_dir: Path | None = None, cores: int | None = None):
     waited = False
     while True:
         for index in range(slots):
-            handle = open(slot_dir / f"slot{index}.lock", "w")
+            handle = open(slot_dir / f"slot{index}.lock", "w")  # noqa: SIM115 -- held open while the slot is ours
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -20,8 +20,9 @@ def motorcycle() -> tuple[np.ndarray, np.ndarray]:
     try:
         from skimage import data
     except ImportError as error:
-        raise InputError("the real-photograph check reads Middlebury's Motorcycle from scikit-image: "
-                         "pip install scikit-image") from error
+        raise InputError(
+            "the real-photograph check reads Middlebury's Motorcycle from scikit-image: pip install scikit-image"
+        ) from error
     left, _, disparity = data.stereo_motorcycle()
     return np.ascontiguousarray(left), disparity.astype(np.float32)
 
@@ -36,8 +37,15 @@ def real_photo_stack(out, scale: float = 1.0, aperture: float = APERTURE) -> Foc
         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         disparity = cv2.resize(disparity, size, interpolation=cv2.INTER_NEAREST) * np.float32(scale)
     focus = np.linspace(*FOCUS_RANGE, SLICES).astype(np.float32)
-    stacks = defocused_image(image, disparity, focus, aperture, name="motorcycle", dataset="middlebury", source="real",
-                             params={"scale": scale,
-                                     "image": "Middlebury 2014 Motorcycle (scikit-image data.stereo_motorcycle)"})
+    stacks = defocused_image(
+        image,
+        disparity,
+        focus,
+        aperture,
+        name="motorcycle",
+        dataset="middlebury",
+        source="real",
+        params={"scale": scale, "image": "Middlebury 2014 Motorcycle (scikit-image data.stereo_motorcycle)"},
+    )
     write_stacks(Path(out), stacks)
     return stacks

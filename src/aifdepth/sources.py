@@ -37,12 +37,16 @@ PUBLISHED = {
     "hci": _published("https://lightfield-analysis.uni-konstanz.de", ("full_data.zip", "", None)),
     "ddff": _published(
         "https://hazirbas.com/datasets/ddff12scene/",
-        ("ddff-dataset-trainval.h5", "https://vision.in.tum.de/webarchive/hazirbas/ddff12scene/ddff-dataset-trainval.h5",
-         None),
+        (
+            "ddff-dataset-trainval.h5",
+            "https://vision.in.tum.de/webarchive/hazirbas/ddff12scene/ddff-dataset-trainval.h5",
+            None,
+        ),
         ("ddff-dataset-test.h5", "https://vision.in.tum.de/webarchive/hazirbas/ddff12scene/ddff-dataset-test.h5", None),
     ),
-    "defocusnet": _published("https://github.com/dvl-tum/defocus-net",
-                             ("fs_6.zip", DRIVE + "1bR-WZQf44s0nsScC27HiEwaXPyEQ3-Dw", None)),
+    "defocusnet": _published(
+        "https://github.com/dvl-tum/defocus-net", ("fs_6.zip", DRIVE + "1bR-WZQf44s0nsScC27HiEwaXPyEQ3-Dw", None)
+    ),
     "middlebury": _published(
         "https://vision.middlebury.edu/stereo/submit3/",
         ("MiddEval3-data-Q.zip", "https://vision.middlebury.edu/stereo/submit3/zip/MiddEval3-data-Q.zip", None),
@@ -52,8 +56,19 @@ PUBLISHED = {
     "mobiledepth": _published("https://www.supasorn.com/dffdownload.html"),
 }
 # Mobile Depth scenes with a calibration (the ones the paper shows); real data only.
-MOBILEDEPTH_SCENES = ("GT", "GTLarge", "GTSmall", "balls", "bottles", "fruits", "keyboard", "metals", "plants",
-                      "telephone", "window")
+MOBILEDEPTH_SCENES = (
+    "GT",
+    "GTLarge",
+    "GTSmall",
+    "balls",
+    "bottles",
+    "fruits",
+    "keyboard",
+    "metals",
+    "plants",
+    "telephone",
+    "window",
+)
 
 
 def published(dataset: str) -> Published:
@@ -63,8 +78,10 @@ def published(dataset: str) -> Published:
 
 
 def offline_hint(dataset: str) -> str:
-    return (f"Or set `datasets.{dataset}.source: synthetic` in config.yaml: the embedded data needs no network, "
-            f"or `source: manual` with `path:` pointing at a copy you already have.")
+    return (
+        f"Or set `datasets.{dataset}.source: synthetic` in config.yaml: the embedded data needs no network, "
+        f"or `source: manual` with `path:` pointing at a copy you already have."
+    )
 
 
 def download(dataset: str, name: str, out: Path, checksums: Path, mirror: str | None = None) -> Path:
@@ -72,14 +89,18 @@ def download(dataset: str, name: str, out: Path, checksums: Path, mirror: str | 
     source = published(dataset)
     remote = source.file(name) if source.files else RemoteFile(url="", name=name, page=source.page)
     if mirror:
-        remote = RemoteFile(url=f"{mirror.rstrip('/')}/{name}", name=name, sha256=remote.sha256, size=remote.size,
-                            page=source.page)
+        remote = RemoteFile(
+            url=f"{mirror.rstrip('/')}/{name}", name=name, sha256=remote.sha256, size=remote.size, page=source.page
+        )
     elif not remote.url and not Path(out).is_file():
         raise DownloadError(
             f"{dataset}: {name} is handed out on request at {source.page}; there is no public URL to fetch it from. "
             f"Fetch it there and place it at {out}, then run again (its SHA-256 is recorded on first use). "
-            f"A mirror works too: `datasets.{dataset}.mirror: <URL of a folder holding {name}>`. {offline_hint(dataset)}")
-    return fetch(remote, Path(out), checksums=Path(checksums), key=f"{dataset}/{name}", offline_hint=offline_hint(dataset))
+            f"A mirror works too: `datasets.{dataset}.mirror: <URL of a folder holding {name}>`. {offline_hint(dataset)}"
+        )
+    return fetch(
+        remote, Path(out), checksums=Path(checksums), key=f"{dataset}/{name}", offline_hint=offline_hint(dataset)
+    )
 
 
 def unpack(dataset: str, files: list[Path], out: Path) -> None:
@@ -96,8 +117,10 @@ def unpack(dataset: str, files: list[Path], out: Path) -> None:
             for marker, target in UNPACKED_LAYOUT[dataset]:
                 found = _find_folder(extracted, marker)
                 if found is None:
-                    raise InputError(f"{', '.join(map(str, files))}: no folder with {marker} inside; "
-                                     f"are these the published {dataset} archives ({published(dataset).page})?")
+                    raise InputError(
+                        f"{', '.join(map(str, files))}: no folder with {marker} inside; "
+                        f"are these the published {dataset} archives ({published(dataset).page})?"
+                    )
                 if target:
                     shutil.move(found, tmp / target)
                 else:
@@ -120,8 +143,10 @@ def link_manual(dataset: str, path: Path, out: Path) -> None:
     """Validate a folder the user already has and link its entries into `out` (no copy)."""
     path = Path(path).expanduser().resolve()
     if not path.is_dir():
-        raise InputError(f"datasets.{dataset}.path: {path} is not a folder; point it at your copy of {dataset} "
-                         f"(the folder holding what {published(dataset).page} ships, unpacked)")
+        raise InputError(
+            f"datasets.{dataset}.path: {path} is not a folder; point it at your copy of {dataset} "
+            f"(the folder holding what {published(dataset).page} ships, unpacked)"
+        )
     open_dataset(dataset, path).check_layout()
     with atomic_dir(out) as tmp:
         for entry in sorted(path.iterdir()):
@@ -138,8 +163,9 @@ def _extract(archive: Path, into: Path) -> None:
         with zipfile.ZipFile(archive) as zf:
             zf.extractall(into)  # member names with '..' or a leading '/' are sanitised by zipfile
     except zipfile.BadZipFile as err:
-        raise InputError(f"{archive}: not a readable zip archive ({err}); delete it and run again to download it anew"
-                         ) from err
+        raise InputError(
+            f"{archive}: not a readable zip archive ({err}); delete it and run again to download it anew"
+        ) from err
 
 
 def _find_folder(root: Path, marker: str) -> Path | None:

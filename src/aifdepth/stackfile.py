@@ -7,6 +7,7 @@ float32 (NaN = unknown), optional `aif` (N,H,W,3) uint8, `name` (N) strings; att
 
 import json
 from dataclasses import dataclass, field
+
 import h5py
 import numpy as np
 
@@ -38,7 +39,9 @@ class FocalStacks:
         n, s, h, w, c = np.shape(self.stack)
         problems = []
         if c != 3 or np.asarray(self.stack).dtype != np.uint8:
-            problems.append(f"stack must be (N,S,H,W,3) uint8, got {np.shape(self.stack)} {np.asarray(self.stack).dtype}")
+            problems.append(
+                f"stack must be (N,S,H,W,3) uint8, got {np.shape(self.stack)} {np.asarray(self.stack).dtype}"
+            )
         if np.shape(self.focus) != (n, s):
             problems.append(f"focus must be {(n, s)}, got {np.shape(self.focus)}")
         if np.shape(self.depth) != (n, h, w):
@@ -58,8 +61,8 @@ class FocalStacks:
 
 def write_stacks(path, stacks: FocalStacks) -> None:
     """Write atomically: a crash never leaves a file that looks complete."""
-    n, s, h, w, _ = stacks.stack.shape
-    options = dict(compression="gzip", compression_opts=4, shuffle=True)
+    _n, s, h, w, _ = stacks.stack.shape
+    options = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.create_dataset("stack", data=stacks.stack, chunks=(1, s, h, w, 3), **options)
         f.create_dataset("focus", data=np.asarray(stacks.focus, np.float32))

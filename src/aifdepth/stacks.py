@@ -51,8 +51,10 @@ def build_stacks(
         sample = dataset.load(split, name)
         if sample.stack is not None:
             if slices is not None and slices != len(sample.focus):
-                raise InputError(f"{dataset.name}: sample {name} ships {len(sample.focus)} slices, the layout asks for "
-                                 f"{slices}; drop 'slices' or use 'indices' to pick a subset")
+                raise InputError(
+                    f"{dataset.name}: sample {name} ships {len(sample.focus)} slices, the layout asks for "
+                    f"{slices}; drop 'slices' or use 'indices' to pick a subset"
+                )
             stack, positions = sample.stack, np.asarray(sample.focus, np.float64)
             if align is not None:
                 alignment = align_stack(list(stack), reference=0, motion=align)
@@ -79,12 +81,22 @@ def build_stacks(
         depth.append(sample.depth)
         aif.append(sample.aif)
     if len({s.shape for s in stacks}) > 1:
-        raise InputError(f"{dataset.name}/{split}: samples differ in size {sorted({s.shape for s in stacks})}; "
-                         "write them to separate stack files (one per sample)")
-    params = {"split": split, "focus_range": focus_range, "slices": slices,
-              "indices": None if indices is None else list(indices), "random_count": random_count,
-              "aperture": aperture, "seed": seed, "root": str(dataset.root), "align": align,
-              **({"alignments": alignments} if alignments else {})}
+        raise InputError(
+            f"{dataset.name}/{split}: samples differ in size {sorted({s.shape for s in stacks})}; "
+            "write them to separate stack files (one per sample)"
+        )
+    params = {
+        "split": split,
+        "focus_range": focus_range,
+        "slices": slices,
+        "indices": None if indices is None else list(indices),
+        "random_count": random_count,
+        "aperture": aperture,
+        "seed": seed,
+        "root": str(dataset.root),
+        "align": align,
+        **({"alignments": alignments} if alignments else {}),
+    }
     return FocalStacks(
         stack=np.stack(stacks),
         focus=np.stack(focus).astype(np.float32),
@@ -98,13 +110,22 @@ def build_stacks(
     )
 
 
-def defocused_image(image, disparity, focus, aperture: float, name: str, dataset: str, source: str,
-                    params: dict) -> FocalStacks:
+def defocused_image(
+    image, disparity, focus, aperture: float, name: str, dataset: str, source: str, params: dict
+) -> FocalStacks:
     """One image and its disparity (inf/NaN = unknown) as a one-sample stack file's contents,
     defocused by the layered renderer; `params` records where they came from."""
     focus = [float(f) for f in focus]
     stack = to_uint8(defocus_stack(image, disparity, focus, aperture))
     depth = np.where(np.isfinite(disparity), disparity, np.nan).astype(np.float32)
-    return FocalStacks(stack=stack[None], focus=np.asarray([focus], np.float32), depth=depth[None],
-                       aif=np.asarray(image)[None], names=[name], dataset=dataset, unit="disparity", source=source,
-                       params={"renderer": "defocus", "aperture": aperture, "focus": focus, **params})
+    return FocalStacks(
+        stack=stack[None],
+        focus=np.asarray([focus], np.float32),
+        depth=depth[None],
+        aif=np.asarray(image)[None],
+        names=[name],
+        dataset=dataset,
+        unit="disparity",
+        source=source,
+        params={"renderer": "defocus", "aperture": aperture, "focus": focus, **params},
+    )

@@ -28,8 +28,14 @@ MIDDLEBURY_DISPARITY = (6.0, 64.0)  # a little wider than the [10, 60] mask, as 
 DEFOCUSNET_DEPTH = (0.1, 1.9)  # metres
 MOBILE_FOCAL_DEPTH = (1.0, 10.0)
 
-DEFAULT_SIZE = {"hci": (128, 128), "ddff": (96, 128), "defocusnet": (128, 128), "middlebury": (168, 248),
-                "rgbd": (168, 248), "mobiledepth": (120, 160)}
+DEFAULT_SIZE = {
+    "hci": (128, 128),
+    "ddff": (96, 128),
+    "defocusnet": (128, 128),
+    "middlebury": (168, 248),
+    "rgbd": (168, 248),
+    "mobiledepth": (120, 160),
+}
 DEFAULT_SCENES = {"hci": 24, "ddff": 40, "defocusnet": 50, "middlebury": 15, "rgbd": 40, "mobiledepth": 3}
 
 
@@ -71,8 +77,8 @@ def synthesize_hci(out: Path, count: int, size, seed: int, heldout: int = 0) -> 
 def _split_counts(count: int, fractions: tuple[float, ...]) -> list[int]:
     if count < len(fractions):
         raise InputError(f"need at least {len(fractions)} scenes (one per split), got {count}")
-    counts = [max(1, int(round(f * count))) for f in fractions[1:]]
-    return [count - sum(counts)] + counts
+    counts = [max(1, round(f * count)) for f in fractions[1:]]
+    return [count - sum(counts), *counts]
 
 
 def _sensor_holes(rng: np.random.Generator, shape) -> np.ndarray:
@@ -175,13 +181,28 @@ def breathing_and_motion(rng: np.random.Generator, frames: int, size, breathing:
         angle = float(rng.normal(0.0, 0.15)) if k else 0.0
         matrix = cv2.getRotationMatrix2D(centre, angle, scale)
         matrix[:, 2] += walk[k]
-        transforms.append({"scale": scale, "rotation_deg": angle, "translation": walk[k].tolist(),
-                           "centre": list(centre), "matrix": matrix.tolist()})
+        transforms.append(
+            {
+                "scale": scale,
+                "rotation_deg": angle,
+                "translation": walk[k].tolist(),
+                "centre": list(centre),
+                "matrix": matrix.tolist(),
+            }
+        )
     return transforms
 
 
-def synthesize_mobiledepth(out: Path, count: int, size, seed: int, frames: int = 10,
-                           breathing: float = 0.02, motion: float = 3.0, aperture: float = 0.8) -> None:
+def synthesize_mobiledepth(
+    out: Path,
+    count: int,
+    size,
+    seed: int,
+    frames: int = 10,
+    breathing: float = 0.02,
+    motion: float = 3.0,
+    aperture: float = 0.8,
+) -> None:
     for index in tqdm(range(count), desc="mobiledepth", unit="scene"):
         name = f"scene{index:02d}"
         rng = scene_rng(seed, index)
@@ -192,8 +213,13 @@ def synthesize_mobiledepth(out: Path, count: int, size, seed: int, frames: int =
         transforms = breathing_and_motion(rng, frames, size, breathing, motion)
         for k, (slice_, transform) in enumerate(zip(to_uint8(stack), transforms)):
             write_rgb(out / "Aligned" / "Figure1" / name / mobiledepth.frame_filename(k), slice_)
-            captured = cv2.warpAffine(slice_, np.array(transform["matrix"]), (size[1], size[0]),
-                                      flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+            captured = cv2.warpAffine(
+                slice_,
+                np.array(transform["matrix"]),
+                (size[1], size[0]),
+                flags=cv2.INTER_CUBIC,
+                borderMode=cv2.BORDER_REFLECT,
+            )
             write_rgb(out / "Photos" / name / mobiledepth.frame_filename(k), captured)
         calibration = out / "calibration" / name / "calibrated.txt"
         calibration.parent.mkdir(parents=True, exist_ok=True)
@@ -201,13 +227,28 @@ def synthesize_mobiledepth(out: Path, count: int, size, seed: int, frames: int =
         truth = out / "synthetic_truth"
         write_pfm(truth / f"{name}_depth.pfm", disparity)
         write_rgb(truth / f"{name}_aif.png", to_uint8(image))
-        (truth / f"{name}.json").write_text(json.dumps(
-            {"transforms": transforms, "aperture": aperture, "breathing": breathing, "motion": motion,
-             "note": "matrix maps reference-frame pixels (frame 0) to captured-frame pixels"}, indent=1))
+        (truth / f"{name}.json").write_text(
+            json.dumps(
+                {
+                    "transforms": transforms,
+                    "aperture": aperture,
+                    "breathing": breathing,
+                    "motion": motion,
+                    "note": "matrix maps reference-frame pixels (frame 0) to captured-frame pixels",
+                },
+                indent=1,
+            )
+        )
 
 
-SYNTHESIZERS = {"hci": synthesize_hci, "ddff": synthesize_ddff, "defocusnet": synthesize_defocusnet,
-                "middlebury": synthesize_middlebury, "rgbd": synthesize_rgbd, "mobiledepth": synthesize_mobiledepth}
+SYNTHESIZERS = {
+    "hci": synthesize_hci,
+    "ddff": synthesize_ddff,
+    "defocusnet": synthesize_defocusnet,
+    "middlebury": synthesize_middlebury,
+    "rgbd": synthesize_rgbd,
+    "mobiledepth": synthesize_mobiledepth,
+}
 
 
 def synthesize(dataset: str, out, scenes: int | None = None, size=None, seed: int = 0, heldout: int = 0) -> None:
@@ -219,8 +260,10 @@ def synthesize(dataset: str, out, scenes: int | None = None, size=None, seed: in
     count = DEFAULT_SCENES[dataset] if scenes is None else scenes
     size = tuple(size or DEFAULT_SIZE[dataset])
     if count < 1 or len(size) != 2 or min(size) < 16:
-        raise InputError(f"synthesize {dataset}: need >= 1 scene and a size (height, width) of at least 16 px, "
-                         f"got {count} scenes of {size}")
+        raise InputError(
+            f"synthesize {dataset}: need >= 1 scene and a size (height, width) of at least 16 px, "
+            f"got {count} scenes of {size}"
+        )
     with atomic_dir(out) as tmp:
         extra = {"heldout": heldout} if heldout else {}
         SYNTHESIZERS[dataset](tmp, count, size, seed, **extra)

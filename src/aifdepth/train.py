@@ -72,21 +72,36 @@ def _trim_log(log_path: Path, step: int) -> None:
         writer.writerows(rows)
 
 
-def train(config: ModelConfig, stacks_path, model_path, log_path, settings: TrainSettings, info: dict | None = None,
-          device: str = "cpu"):
+def train(
+    config: ModelConfig,
+    stacks_path,
+    model_path,
+    log_path,
+    settings: TrainSettings,
+    info: dict | None = None,
+    device: str = "cpu",
+):
     """Train and write the model file; resumes from `<model>.checkpoint.pt` if one exists.
     Seeded runs repeat exactly on the CPU; on a GPU, cuDNN's algorithms may differ in the last bits."""
     model_path, log_path = Path(model_path), Path(log_path)
     stacks = read_stacks(stacks_path)
     if settings.loss_weights.get("unsupervised", 0) > 0 and stacks.aif is None:
-        raise InputError(f"{stacks_path}: the unsupervised (AiF) loss needs GT all-in-focus images, "
-                         f"which this dataset ({stacks.dataset}) does not have")
+        raise InputError(
+            f"{stacks_path}: the unsupervised (AiF) loss needs GT all-in-focus images, "
+            f"which this dataset ({stacks.dataset}) does not have"
+        )
     torch.manual_seed(settings.seed)
     torch.backends.cudnn.benchmark = device.startswith("cuda")  # fixed crop shapes: pick the fastest kernels once
     model = to_channels_last(build_model(config)).to(device)  # 1.3x faster training steps on the CPU, same results
-    info = {**(info or {}), "dataset": stacks.dataset, "unit": stacks.unit, "source": stacks.source,
-            "train_stacks": str(stacks_path), "settings": _plain(asdict(settings)),
-            "focus_range": [float(stacks.focus.min()), float(stacks.focus.max())]}
+    info = {
+        **(info or {}),
+        "dataset": stacks.dataset,
+        "unit": stacks.unit,
+        "source": stacks.source,
+        "train_stacks": str(stacks_path),
+        "settings": _plain(asdict(settings)),
+        "focus_range": [float(stacks.focus.min()), float(stacks.focus.max())],
+    }
     if count_parameters(model) == 0:  # nothing to learn (the classical baseline)
         _trim_log(log_path, 0)
         save_model(model_path, model, config, {**info, "steps": 0})
@@ -103,8 +118,14 @@ def train(config: ModelConfig, stacks_path, model_path, log_path, settings: Trai
     autocast = autocast_context(settings.precision, device, settings.crop)
     with open(log_path, "a", newline="") as f:
         writer = csv.DictWriter(f, LOG_FIELDS)
-        for step in tqdm(range(start + 1, settings.steps + 1), initial=start, total=settings.steps,
-                         desc=model_path.parent.name, unit="step", mininterval=2):
+        for step in tqdm(
+            range(start + 1, settings.steps + 1),
+            initial=start,
+            total=settings.steps,
+            desc=model_path.parent.name,
+            unit="step",
+            mininterval=2,
+        ):
             for group in optimiser.param_groups:
                 group["lr"] = learning_rate_at(step, settings)
             batch = _to_device(sampler.batch(step), device)
@@ -115,12 +136,19 @@ def train(config: ModelConfig, stacks_path, model_path, log_path, settings: Trai
                 raise TrainingError(
                     f"{model_path}: the loss became {loss.item()} at step {step}; the last good checkpoint "
                     f"({checkpoint if checkpoint.is_file() else 'none yet'}) is kept. Lower the learning rate "
-                    f"(now {settings.learning_rate}) or check the training stacks {stacks_path}.")
+                    f"(now {settings.learning_rate}) or check the training stacks {stacks_path}."
+                )
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
-            writer.writerow({"step": step, "loss": f"{loss.item():.6g}", "slices": batch["stack"].shape[1],
-                             **{k: f"{v:.6g}" for k, v in parts.items()}})
+            writer.writerow(
+                {
+                    "step": step,
+                    "loss": f"{loss.item():.6g}",
+                    "slices": batch["stack"].shape[1],
+                    **{k: f"{v:.6g}" for k, v in parts.items()},
+                }
+            )
             if step % settings.checkpoint_every == 0 or step == settings.steps:
                 f.flush()
                 _save_checkpoint(checkpoint, model, optimiser, step)
@@ -156,7 +184,9 @@ def native_bf16(device: str) -> bool:
     if device.startswith("cuda"):
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     cpu = torch.cpu
-    return any(getattr(cpu, probe, lambda: False)() for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+    return any(
+        getattr(cpu, probe, lambda: False)() for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    )
 
 
 def autocast_context(precision: str, device: str, crop: int = BF16_MIN_CROP):
@@ -170,8 +200,11 @@ def autocast_context(precision: str, device: str, crop: int = BF16_MIN_CROP):
         log.info("precision bf16 asked for, but this %s has no native bfloat16: training in fp32", device)
         return contextlib.nullcontext
     if device == "cpu" and crop < BF16_MIN_CROP:
-        log.info("precision bf16 asked for with crop %d: CPU bfloat16 needs crops of at least %d here, "
-                 "training in fp32", crop, BF16_MIN_CROP)
+        log.info(
+            "precision bf16 asked for with crop %d: CPU bfloat16 needs crops of at least %d here, training in fp32",
+            crop,
+            BF16_MIN_CROP,
+        )
         return contextlib.nullcontext
     device_type = "cuda" if device.startswith("cuda") else "cpu"
     return lambda: torch.autocast(device_type, dtype=torch.bfloat16)

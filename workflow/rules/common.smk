@@ -58,8 +58,10 @@ for _dataset, _variants in config["variants"].items():
         if "model_from" in _variant:
             _from_dataset, _from_name = _variant["model_from"].split("/")
             if _from_name not in config["variants"].get(_from_dataset, {}):
-                raise ValueError(f"config.yaml: variants.{_dataset}.{_name}.model_from names "
-                                 f"{_variant['model_from']}, which is not a variant")
+                raise ValueError(
+                    f"config.yaml: variants.{_dataset}.{_name}.model_from names "
+                    f"{_variant['model_from']}, which is not a variant"
+                )
         else:
             _train = _variant["train"]
             _used.append((_train.get("dataset", _dataset), _train["stacks"]))
@@ -128,7 +130,9 @@ def stack_layout(dataset, name):
         scene, name = name.split("_", 1)
     layout = config["stacks"].get(dataset, {}).get(name)
     if layout is None:
-        raise ValueError(f"config.yaml: no stacks.{dataset}.{name} entry; declared: {sorted(config['stacks'].get(dataset, {}))}")
+        raise ValueError(
+            f"config.yaml: no stacks.{dataset}.{name} entry; declared: {sorted(config['stacks'].get(dataset, {}))}"
+        )
     return layout, scene
 
 
@@ -210,10 +214,24 @@ def train_arguments(dataset, name):
         if key in model:
             args.append(f"--{'' if model[key] else 'no-'}{key.replace('_', '-')}")
     loss = entry.get("loss", {})
-    args += [f"--supervised {loss.get('supervised', 0.0)}", f"--unsupervised {loss.get('unsupervised', 0.0)}",
-             f"--smoothness {loss.get('smoothness', 0.0)}"]
-    for key in ("regime", "min_slices", "steps", "batch_size", "crop", "learning_rate", "schedule",
-                "warmup_steps", "precision", "seed", "checkpoint_every"):
+    args += [
+        f"--supervised {loss.get('supervised', 0.0)}",
+        f"--unsupervised {loss.get('unsupervised', 0.0)}",
+        f"--smoothness {loss.get('smoothness', 0.0)}",
+    ]
+    for key in (
+        "regime",
+        "min_slices",
+        "steps",
+        "batch_size",
+        "crop",
+        "learning_rate",
+        "schedule",
+        "warmup_steps",
+        "precision",
+        "seed",
+        "checkpoint_every",
+    ):
         if key in settings:
             args.append(f"--{key.replace('_', '-')} {settings[key]}")
     if "indices" in settings:
@@ -221,8 +239,10 @@ def train_arguments(dataset, name):
     return " ".join(args)
 
 
-RULE_RESOURCES = {"train": {"gpu": 0, "mem_mb": 4000, "runtime": 120},
-                  "evaluate": {"gpu": 0, "mem_mb": 4000, "runtime": 30}}
+RULE_RESOURCES = {
+    "train": {"gpu": 0, "mem_mb": 4000, "runtime": 120},
+    "evaluate": {"gpu": 0, "mem_mb": 4000, "runtime": 30},
+}
 
 
 def rule_resource(rule, key):
@@ -238,8 +258,12 @@ def model_file(dataset, name):
 
 
 def model_files():
-    return [f"results/models/{d}/{v}/model.pt" for d, variants in config["variants"].items()
-            for v, entry in variants.items() if "model_from" not in entry]
+    return [
+        f"results/models/{d}/{v}/model.pt"
+        for d, variants in config["variants"].items()
+        for v, entry in variants.items()
+        if "model_from" not in entry
+    ]
 
 
 def test_stack_names(dataset, name):
@@ -251,8 +275,12 @@ def test_stack_names(dataset, name):
 
 
 def evaluation_files():
-    return [f"results/eval/{d}/{v}/{t}.json" for d, variants in config["variants"].items()
-            for v in variants for t in test_stack_names(d, v)]
+    return [
+        f"results/eval/{d}/{v}/{t}.json"
+        for d, variants in config["variants"].items()
+        for v in variants
+        for t in test_stack_names(d, v)
+    ]
 
 
 wildcard_constraints:

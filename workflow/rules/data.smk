@@ -12,11 +12,11 @@ rule synthesize:
         "results/benchmarks/synthesize/{dataset}.tsv"
     wildcard_constraints:
         dataset=datasets_from("synthetic"),
-    params:
-        args=lambda w: synthesize_arguments(w.dataset),
-    threads: 1
     conda:
         "../../envs/aifdepth.yaml"
+    threads: 1
+    params:
+        args=lambda w: synthesize_arguments(w.dataset),
     shell:
         "aifdepth --threads {threads} synthesize {wildcards.dataset} {output} {params.args} > {log} 2>&1"
 
@@ -28,12 +28,12 @@ rule download:
         "results/logs/download/{dataset}/{name}.log",
     wildcard_constraints:
         dataset=datasets_from("download"),
-    params:
-        mirror=lambda w: mirror_option(w.dataset),
-        checksums=CHECKSUMS,
     localrule: True  # cluster nodes often have no internet; the login node does the fetching
     conda:
         "../../envs/aifdepth.yaml"
+    params:
+        mirror=lambda w: mirror_option(w.dataset),
+        checksums=CHECKSUMS,
     shell:
         "aifdepth download {wildcards.dataset} {wildcards.name} --out {output} --checksums {params.checksums}"
         " {params.mirror} > {log} 2>&1"
@@ -61,10 +61,10 @@ rule link:
         "results/logs/link/{dataset}.log",
     wildcard_constraints:
         dataset=datasets_from("manual"),
-    params:
-        path=lambda w: config["datasets"][w.dataset]["path"],
     localrule: True
     conda:
         "../../envs/aifdepth.yaml"
+    params:
+        path=lambda w: config["datasets"][w.dataset]["path"],
     shell:
         "aifdepth link {wildcards.dataset} {params.path:q} --out {output} > {log} 2>&1"

@@ -12,13 +12,13 @@ rule evaluate:
         "results/logs/evaluate/{dataset}/{variant}/{testset}.log",
     benchmark:
         "results/benchmarks/evaluate/{dataset}/{variant}/{testset}.tsv"
+    conda:
+        "../../envs/aifdepth.yaml"
     threads: 1
     resources:
         gpu=rule_resource("evaluate", "gpu"),
         mem_mb=rule_resource("evaluate", "mem_mb"),
         runtime=rule_resource("evaluate", "runtime"),
-    conda:
-        "../../envs/aifdepth.yaml"
     shell:
         "aifdepth --threads {threads} evaluate --model {input.model} --stacks {input.stacks} "
         "--out {output.metrics} --predictions {output.predictions} > {log} 2>&1"

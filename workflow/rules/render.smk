@@ -10,11 +10,11 @@ rule render_stack:
         "results/logs/stacks/{dataset}/{name}.log",
     benchmark:
         "results/benchmarks/stacks/{dataset}/{name}.tsv"
-    params:
-        args=lambda w: stack_arguments(w.dataset, w.name),
-    threads: 1
     conda:
         "../../envs/aifdepth.yaml"
+    threads: 1
+    params:
+        args=lambda w: stack_arguments(w.dataset, w.name),
     shell:
         "aifdepth --threads {threads} stacks {wildcards.dataset} {input} --out {output} {params.args} > {log} 2>&1"
 

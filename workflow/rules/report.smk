@@ -32,11 +32,11 @@ rule figure:
         "results/benchmarks/figures/{name}.tsv"
     wildcard_constraints:
         name="|".join(FIGURES),
-    params:
-        scenes=lambda w: figure_scene_option(w.name),
     localrule: True
     conda:
         "../../envs/aifdepth.yaml"
+    params:
+        scenes=lambda w: figure_scene_option(w.name),
     shell:
         "aifdepth --threads 1 figure {wildcards.name} --pdf {output.pdf} --png {output.png} {params.scenes} > {log} 2>&1"
 

@@ -11,15 +11,15 @@ rule train:
         "results/logs/train/{dataset}/{variant}.log",
     benchmark:
         "results/benchmarks/train/{dataset}/{variant}.tsv"
-    params:
-        args=lambda w: train_arguments(w.dataset, w.variant),
+    conda:
+        "../../envs/aifdepth.yaml"
     threads: 1
     resources:
         gpu=rule_resource("train", "gpu"),
         mem_mb=rule_resource("train", "mem_mb"),
         runtime=rule_resource("train", "runtime"),
-    conda:
-        "../../envs/aifdepth.yaml"
+    params:
+        args=lambda w: train_arguments(w.dataset, w.variant),
     shell:
         "aifdepth --threads {threads} train {input} --out {output.model} --log {output.log_csv} {params.args} > {log} 2>&1"
 

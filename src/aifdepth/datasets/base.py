@@ -63,13 +63,19 @@ class Dataset(ABC):
     def check_layout(self) -> None:
         """Validate a folder the user points at, before any long job reads it: every split has
         samples and every sample its files. Raises one InputError listing what is missing."""
-        missing = [path for split in self.splits for name in self.names(split)
-                   for path in self.sample_files(split, name) if not path.is_file()]
+        missing = [
+            path
+            for split in self.splits
+            for name in self.names(split)
+            for path in self.sample_files(split, name)
+            if not path.is_file()
+        ]
         if missing:
             shown = ", ".join(str(p.relative_to(self.root)) for p in missing[:8])
             more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
-            raise InputError(f"{self.root}: not a complete {self.name} folder; missing {len(missing)} file(s): "
-                             f"{shown}{more}")
+            raise InputError(
+                f"{self.root}: not a complete {self.name} folder; missing {len(missing)} file(s): {shown}{more}"
+            )
 
 
 def nan_outside(depth: np.ndarray, valid: np.ndarray) -> np.ndarray:

@@ -52,8 +52,10 @@ class DDFF(Dataset):
         missing = [k for k in (stack_key, disp_key) if k is not None and k not in f]
         if missing:
             f.close()
-            raise InputError(f"{path}: missing key(s) {missing} (found {sorted(f.keys()) if f else []}); "
-                             f"is this the DDFF 12-Scene {FILES[split]}?")
+            raise InputError(
+                f"{path}: missing key(s) {missing} (found {sorted(f.keys()) if f else []}); "
+                f"is this the DDFF 12-Scene {FILES[split]}?"
+            )
         stack = f[stack_key]
         if stack.ndim != 5 or stack.shape[1] != len(FOCUS) or stack.shape[4] != 3:
             f.close()

@@ -35,7 +35,9 @@ class DefocusNet(Dataset):
 
     def _indices(self) -> list[int]:
         folder = self.root / FOLDER
-        indices = sorted({int(m.group(1)) for p in folder.glob("*Dpt.exr") if (m := re.fullmatch(r"(\d{6})Dpt\.exr", p.name))})
+        indices = sorted(
+            {int(m.group(1)) for p in folder.glob("*Dpt.exr") if (m := re.fullmatch(r"(\d{6})Dpt\.exr", p.name))}
+        )
         if not indices:
             raise InputError(f"{folder}: no '<index>Dpt.exr' depth files found; extract fs_6.zip into {self.root}")
         return indices
@@ -43,13 +45,15 @@ class DefocusNet(Dataset):
     def names(self, split):
         self.check_split(split)
         indices = self._indices()
-        n_train = int(round(TRAIN_FRACTION * len(indices)))
+        n_train = round(TRAIN_FRACTION * len(indices))
         chosen = indices[:n_train] if split == "train" else indices[n_train:]
         return [f"{i:06d}" for i in chosen]
 
     def sample_files(self, split, name):
         folder, index = self.root / FOLDER, int(name)
-        return [folder / depth_filename(index)] + [folder / slice_filename(index, k) for k in range(len(FOCUS_DISTANCES))]
+        return [folder / depth_filename(index)] + [
+            folder / slice_filename(index, k) for k in range(len(FOCUS_DISTANCES))
+        ]
 
     def load(self, split, name):
         folder = self.root / FOLDER

@@ -19,14 +19,31 @@ VAL_SCENES = ("boxes", "cotton", "dino", "sideboard")
 TEST_SCENES = ("bedroom", "bicycle", "herbs", "origami")  # no public GT
 HELDOUT_PREFIX = "heldout"  # synthetic scenes kept out of training, to rank variants on more than 4 scenes
 TRAIN_SCENES = (
-    "antinous", "boardgames", "dishes", "greek", "kitchen", "medieval2", "museum", "pens",
-    "pillows", "platonic", "rosemary", "table", "tomb", "tower", "town", "vinyl",
-    "backgammon", "dots", "pyramids", "stripes",
+    "antinous",
+    "boardgames",
+    "dishes",
+    "greek",
+    "kitchen",
+    "medieval2",
+    "museum",
+    "pens",
+    "pillows",
+    "platonic",
+    "rosemary",
+    "table",
+    "tomb",
+    "tower",
+    "town",
+    "vinyl",
+    "backgammon",
+    "dots",
+    "pyramids",
+    "stripes",
 )
 CATEGORY = {
-    **{s: "training" for s in VAL_SCENES},
-    **{s: "test" for s in TEST_SCENES},
-    **{s: "stratified" for s in ("backgammon", "dots", "pyramids", "stripes")},
+    **dict.fromkeys(VAL_SCENES, "training"),
+    **dict.fromkeys(TEST_SCENES, "test"),
+    **dict.fromkeys(("backgammon", "dots", "pyramids", "stripes"), "stratified"),
 }
 
 
@@ -41,8 +58,12 @@ def read_parameters(path) -> configparser.ConfigParser:
         raise InputError(f"{path}: parameters.cfg not found; every HCI scene folder has one")
     try:
         cfg.read(path)
-        for section, key in (("intrinsics", "image_resolution_x_px"), ("intrinsics", "image_resolution_y_px"),
-                             ("extrinsics", "num_cams_x"), ("extrinsics", "num_cams_y")):
+        for section, key in (
+            ("intrinsics", "image_resolution_x_px"),
+            ("intrinsics", "image_resolution_y_px"),
+            ("extrinsics", "num_cams_x"),
+            ("extrinsics", "num_cams_y"),
+        ):
             cfg.getint(section, key)
     except (configparser.Error, ValueError) as err:
         raise InputError(f"{path}: malformed parameters.cfg ({err})") from err
@@ -58,11 +79,14 @@ def read_scene(scene_dir) -> Sample:
     grid = (cfg.getint("extrinsics", "num_cams_y"), cfg.getint("extrinsics", "num_cams_x"))
     if grid != (GRID, GRID):
         raise InputError(f"{scene_dir / 'parameters.cfg'}: a {GRID}x{GRID} camera grid is expected, found {grid}")
-    missing = [view_filename(u, v) for u in range(GRID) for v in range(GRID)
-               if not (scene_dir / view_filename(u, v)).is_file()]
+    missing = [
+        view_filename(u, v) for u in range(GRID) for v in range(GRID) if not (scene_dir / view_filename(u, v)).is_file()
+    ]
     if missing:
-        raise InputError(f"{scene_dir}: missing {len(missing)} of {GRID * GRID} views ({', '.join(missing[:5])}"
-                         f"{', ...' if len(missing) > 5 else ''}); re-extract the scene")
+        raise InputError(
+            f"{scene_dir}: missing {len(missing)} of {GRID * GRID} views ({', '.join(missing[:5])}"
+            f"{', ...' if len(missing) > 5 else ''}); re-extract the scene"
+        )
     views = np.empty((GRID, GRID, height, width, 3), np.uint8)
     for u in range(GRID):
         for v in range(GRID):
@@ -89,12 +113,20 @@ def write_scene(scene_dir, views: np.ndarray, disparity: np.ndarray, disp_range:
             write_rgb(scene_dir / view_filename(u, v), views[u, v])
     write_pfm(scene_dir / "gt_disp_lowres.pfm", disparity)
     cfg = configparser.ConfigParser()
-    cfg["intrinsics"] = {"focal_length_mm": "100", "image_resolution_x_px": str(width),
-                         "image_resolution_y_px": str(height), "sensor_size_mm": "35", "fstop": "100"}
-    cfg["extrinsics"] = {"num_cams_x": str(GRID), "num_cams_y": str(GRID), "baseline_mm": "90",
-                         "focus_distance_m": "8"}
-    cfg["meta"] = {"disp_min": f"{disp_range[0]:.4f}", "disp_max": f"{disp_range[1]:.4f}",
-                   "depth_map_scale": "100", "synthetic": "true"}
+    cfg["intrinsics"] = {
+        "focal_length_mm": "100",
+        "image_resolution_x_px": str(width),
+        "image_resolution_y_px": str(height),
+        "sensor_size_mm": "35",
+        "fstop": "100",
+    }
+    cfg["extrinsics"] = {"num_cams_x": str(GRID), "num_cams_y": str(GRID), "baseline_mm": "90", "focus_distance_m": "8"}
+    cfg["meta"] = {
+        "disp_min": f"{disp_range[0]:.4f}",
+        "disp_max": f"{disp_range[1]:.4f}",
+        "depth_map_scale": "100",
+        "synthetic": "true",
+    }
     with open(scene_dir / "parameters.cfg", "w") as f:
         cfg.write(f)
 
@@ -113,7 +145,9 @@ class HCI(Dataset):
         if split == "val":
             missing = [s for s in VAL_SCENES if s not in found]
             if missing:
-                raise InputError(f"{self.root}: validation scenes {missing} not found (expected <category>/<scene>/parameters.cfg)")
+                raise InputError(
+                    f"{self.root}: validation scenes {missing} not found (expected <category>/<scene>/parameters.cfg)"
+                )
             return list(VAL_SCENES)
         if split == "heldout":  # the synthetic stand-in's only; the real release has no more scenes with GT
             return [s for s in found if s.startswith(HELDOUT_PREFIX)]

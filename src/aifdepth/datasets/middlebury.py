@@ -14,8 +14,23 @@ from ..io.images import read_rgb, write_rgb
 from ..io.pfm import read_pfm, write_pfm
 from .base import Dataset, Sample, nan_outside
 
-SCENES = ("Adirondack", "ArtL", "Jadeplant", "Motorcycle", "MotorcycleE", "Piano", "PianoL", "Pipes",
-          "Playroom", "Playtable", "PlaytableP", "Recycle", "Shelves", "Teddy", "Vintage")
+SCENES = (
+    "Adirondack",
+    "ArtL",
+    "Jadeplant",
+    "Motorcycle",
+    "MotorcycleE",
+    "Piano",
+    "PianoL",
+    "Pipes",
+    "Playroom",
+    "Playtable",
+    "PlaytableP",
+    "Recycle",
+    "Shelves",
+    "Teddy",
+    "Vintage",
+)
 FOLDER = "trainingQ"
 
 
@@ -62,7 +77,9 @@ class Middlebury(Dataset):
         folder = self.root / FOLDER
         names = sorted(p.parent.name for p in folder.glob("*/im0.png"))
         if not names:
-            raise InputError(f"{folder}: no '<scene>/im0.png' found; extract MiddEval3-data-Q.zip and MiddEval3-GT0-Q.zip here")
+            raise InputError(
+                f"{folder}: no '<scene>/im0.png' found; extract MiddEval3-data-Q.zip and MiddEval3-GT0-Q.zip here"
+            )
         return names
 
     def sample_files(self, split, name):

@@ -72,8 +72,10 @@ class MobileDepth(Dataset):
     def _frame_dir(self, scene: str) -> Path:
         matches = sorted(self.root.glob(FRAME_SETS[self.frames].format(scene=scene)))
         if not matches:
-            raise InputError(f"{self.root}: no {self.frames} frames for scene '{scene}' "
-                             f"(expected {FRAME_SETS[self.frames].format(scene=scene)}/a00.jpg)")
+            raise InputError(
+                f"{self.root}: no {self.frames} frames for scene '{scene}' "
+                f"(expected {FRAME_SETS[self.frames].format(scene=scene)}/a00.jpg)"
+            )
         return matches[0]
 
     def names(self, split):

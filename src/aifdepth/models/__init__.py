@@ -58,9 +58,14 @@ class ModelConfig:
 
 def build_model(config: ModelConfig) -> nn.Module:
     if config.architecture == "aifdepthnet":
-        return AiFDepthNet(conv=config.conv, width=config.width, attention=config.attention,
-                           attention_mode=config.attention_mode, depth_normalisation=config.depth_normalisation,
-                           focus_input=config.focus_input)
+        return AiFDepthNet(
+            conv=config.conv,
+            width=config.width,
+            attention=config.attention,
+            attention_mode=config.attention_mode,
+            depth_normalisation=config.depth_normalisation,
+            focus_input=config.focus_input,
+        )
     if config.architecture == "defocusnet":
         return DefocusNet(width=config.width, focus_input=config.focus_input)
     return FocusMeasure()

@@ -22,8 +22,13 @@ from .classical import FocusMeasure, with_focus_channel
 
 # I3D Inception channels (Carreira & Zisserman 2017): 1x1 | 1x1 -> 3x3 | 1x1 -> 3x3 | pool -> 1x1
 INCEPTION_3 = [(64, 96, 128, 16, 32, 32), (128, 128, 192, 32, 96, 64)]
-INCEPTION_4 = [(192, 96, 208, 16, 48, 64), (160, 112, 224, 24, 64, 64), (128, 128, 256, 24, 64, 64),
-               (112, 144, 288, 32, 64, 64), (256, 160, 320, 32, 128, 128)]
+INCEPTION_4 = [
+    (192, 96, 208, 16, 48, 64),
+    (160, 112, 224, 24, 64, 64),
+    (128, 128, 256, 24, 64, 64),
+    (112, 144, 288, 32, 64, 64),
+    (256, 160, 320, 32, 128, 128),
+]
 INCEPTION_5 = [(256, 160, 320, 32, 128, 128), (384, 192, 384, 48, 128, 128)]
 STEM_CHANNELS = (64, 64, 192)  # 7x7x7 stride 2, 1x1x1, 3x3x3
 # Decoder, deepest first: (upsampled channels, refined channels, channels taken from the encoder skip)
@@ -47,10 +52,12 @@ class Inception(nn.Module):
         pointwise, wide_reduce, wide, narrow_reduce, narrow, pool_projection = branches
         self.pointwise = layers.conv(in_channels, pointwise)
         self.wide = nn.Sequential(layers.conv(in_channels, wide_reduce), layers.conv(wide_reduce, wide, kernel=3))
-        self.narrow = nn.Sequential(layers.conv(in_channels, narrow_reduce),
-                                    layers.conv(narrow_reduce, narrow, kernel=3))
-        self.pool = nn.Sequential(layers.max_pool(3, 3, spatial_stride=1, spatial_padding=1),
-                                  layers.conv(in_channels, pool_projection))
+        self.narrow = nn.Sequential(
+            layers.conv(in_channels, narrow_reduce), layers.conv(narrow_reduce, narrow, kernel=3)
+        )
+        self.pool = nn.Sequential(
+            layers.max_pool(3, 3, spatial_stride=1, spatial_padding=1), layers.conv(in_channels, pool_projection)
+        )
 
     def forward(self, x):
         return torch.cat([self.pointwise(x), self.wide(x), self.narrow(x), self.pool(x)], dim=1)
@@ -75,8 +82,11 @@ class I3DEncoder(nn.Module):
 
         stem_1, stem_2, stem_3 = scaled(STEM_CHANNELS)
         self.stage1 = layers.conv(in_channels, stem_1, kernel=7, spatial_stride=2)
-        self.stage2 = nn.Sequential(layers.max_pool(1, 3, spatial_stride=2, spatial_padding=1),
-                                    layers.conv(stem_1, stem_2), layers.conv(stem_2, stem_3, kernel=3))
+        self.stage2 = nn.Sequential(
+            layers.max_pool(1, 3, spatial_stride=2, spatial_padding=1),
+            layers.conv(stem_1, stem_2),
+            layers.conv(stem_2, stem_3, kernel=3),
+        )
         mixed_3, channels_3 = inception_stage(layers, stem_3, [scaled(b) for b in INCEPTION_3])
         self.stage3 = nn.Sequential(layers.max_pool(1, 3, spatial_stride=2, spatial_padding=1), mixed_3)
         mixed_4, channels_4 = inception_stage(layers, channels_3, [scaled(b) for b in INCEPTION_4])
@@ -142,8 +152,15 @@ class DirectRegression(nn.Module):
 class AiFDepthNet(nn.Module):
     """forward(stack (B,S,3,H,W) in [0,1], focus (B,S)) -> {"depth", "aif", "attention"}."""
 
-    def __init__(self, conv: str = "3d", width: str = "compact", attention: bool = True,
-                 attention_mode: str = "shared", depth_normalisation: str = "softmax", focus_input: bool = False):
+    def __init__(
+        self,
+        conv: str = "3d",
+        width: str = "compact",
+        attention: bool = True,
+        attention_mode: str = "shared",
+        depth_normalisation: str = "softmax",
+        focus_input: bool = False,
+    ):
         super().__init__()
         self.focus_measure = FocusMeasure() if focus_input else None
         self.layers = Layers(3 if conv == "3d" else 2)
@@ -170,7 +187,7 @@ class AiFDepthNet(nn.Module):
                 taps = module.weight.shape[2]
                 centre = module.weight[:, :, taps // 2].clone()
                 module.weight.zero_()
-                module.weight[:, :, taps // 2] = centre * taps ** 0.5
+                module.weight[:, :, taps // 2] = centre * taps**0.5
 
     def slice_scores(self, stack: torch.Tensor) -> torch.Tensor:
         """(B, S, 3, H, W) with H, W multiples of 32 -> (B, S, heads, H, W)."""
@@ -188,5 +205,8 @@ class AiFDepthNet(nn.Module):
             return {"depth": focus_from_fraction(self.regression(scores, focus), focus), "aif": None, "attention": None}
         depth_attention = normalise_attention(scores[:, :, 0], self.depth_normalisation)
         aif_attention = torch.softmax(scores[:, :, -1], dim=1)  # the second head if separate, else the shared one
-        return {"depth": expected_focus(depth_attention, focus), "aif": fuse_slices(aif_attention, stack),
-                "attention": depth_attention}
+        return {
+            "depth": expected_focus(depth_attention, focus),
+            "aif": fuse_slices(aif_attention, stack),
+            "attention": depth_attention,
+        }

@@ -35,8 +35,15 @@ class Layers:
         conv_type = nn.Conv3d if self.dims == 3 else nn.Conv2d
         norm_type = nn.BatchNorm3d if self.dims == 3 else nn.BatchNorm2d
         return nn.Sequential(
-            conv_type(in_channels, out_channels, self.shape(kernel, kernel), stride=self.shape(1, spatial_stride),
-                      padding=self._same_padding(kernel, kernel), padding_mode=STACK_PADDING, bias=False),
+            conv_type(
+                in_channels,
+                out_channels,
+                self.shape(kernel, kernel),
+                stride=self.shape(1, spatial_stride),
+                padding=self._same_padding(kernel, kernel),
+                padding_mode=STACK_PADDING,
+                bias=False,
+            ),
             norm_type(out_channels),
             nn.ReLU(inplace=True),
         )
@@ -48,24 +55,36 @@ class Layers:
         crops two, so the end slices see copies of themselves rather than zeros."""
         norm_type = nn.BatchNorm3d if self.dims == 3 else nn.BatchNorm2d
         if self.dims == 3:
-            layers = [ReplicateStackEnds(),
-                      FullPrecisionConvTranspose3d(in_channels, out_channels, (3, 4, 4), stride=(1, 2, 2),
-                                                   padding=(2, 1, 1), bias=False)]
+            layers = [
+                ReplicateStackEnds(),
+                FullPrecisionConvTranspose3d(
+                    in_channels, out_channels, (3, 4, 4), stride=(1, 2, 2), padding=(2, 1, 1), bias=False
+                ),
+            ]
         else:
             layers = [nn.ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1, bias=False)]
         return nn.Sequential(*layers, norm_type(out_channels), nn.ReLU(inplace=True))
 
     def max_pool(self, along_stack: int, spatial: int, spatial_stride: int, spatial_padding: int) -> nn.Module:
         pool_type = nn.MaxPool3d if self.dims == 3 else nn.MaxPool2d
-        return pool_type(self.shape(along_stack, spatial), stride=self.shape(1, spatial_stride),
-                         padding=self.shape(along_stack // 2, spatial_padding))
+        return pool_type(
+            self.shape(along_stack, spatial),
+            stride=self.shape(1, spatial_stride),
+            padding=self.shape(along_stack // 2, spatial_padding),
+        )
 
     def score_conv(self, in_channels: int, out_channels: int) -> nn.Module:
         """Plain 3x3(x3) conv: scores are logits, so no normalisation or activation, and no bias,
         which a softmax over S would cancel."""
         conv_type = nn.Conv3d if self.dims == 3 else nn.Conv2d
-        return conv_type(in_channels, out_channels, self.shape(3, 3), padding=self.shape(1, 1),
-                         padding_mode=STACK_PADDING, bias=False)
+        return conv_type(
+            in_channels,
+            out_channels,
+            self.shape(3, 3),
+            padding=self.shape(1, 1),
+            padding_mode=STACK_PADDING,
+            bias=False,
+        )
 
 
 class FullPrecisionConvTranspose3d(nn.ConvTranspose3d):

@@ -38,8 +38,9 @@ class FocusMeasure(nn.Module):
         grey = (stack.flatten(0, 1) * self.luma).sum(dim=1, keepdim=True)
         laplacian = F.conv2d(F.pad(grey, (1, 1, 1, 1), mode="replicate"), self.laplacian)
         half = self.window // 2
-        energy = F.avg_pool2d(F.pad(laplacian.square(), (half, half, half, half), mode="replicate"),
-                              self.window, stride=1)
+        energy = F.avg_pool2d(
+            F.pad(laplacian.square(), (half, half, half, half), mode="replicate"), self.window, stride=1
+        )
         return energy.view(b, s, *energy.shape[-2:])
 
     def log_measure(self, stack: torch.Tensor) -> torch.Tensor:
@@ -55,8 +56,7 @@ class FocusMeasure(nn.Module):
         measure = self.focus_measure(stack)
         normalised = measure / (measure.amax(dim=1, keepdim=True) + self.eps)
         attention = torch.softmax(normalised / self.temperature, dim=1)
-        return {"depth": expected_focus(attention, focus), "aif": fuse_slices(attention, stack),
-                "attention": attention}
+        return {"depth": expected_focus(attention, focus), "aif": fuse_slices(attention, stack), "attention": attention}
 
 
 def with_focus_channel(stack: torch.Tensor, measure: FocusMeasure | None) -> torch.Tensor:

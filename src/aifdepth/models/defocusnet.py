@@ -35,18 +35,24 @@ class DefocusNet(nn.Module):
         self.encoder = nn.ModuleList()
         in_channels = 5 if focus_input else 4
         for level, out_channels in enumerate(channels):
-            self.encoder.append(nn.Sequential(
-                *([nn.MaxPool2d(2)] if level else []),
-                layers.conv(in_channels, out_channels, kernel=3), layers.conv(out_channels, out_channels, kernel=3)))
+            self.encoder.append(
+                nn.Sequential(
+                    *([nn.MaxPool2d(2)] if level else []),
+                    layers.conv(in_channels, out_channels, kernel=3),
+                    layers.conv(out_channels, out_channels, kernel=3),
+                )
+            )
             in_channels = out_channels
         self.ups = nn.ModuleList()
         self.decoder = nn.ModuleList()
         for deep, shallow in zip(channels[:0:-1], channels[-2::-1]):
             self.ups.append(layers.upsample(2 * deep, shallow))
-            self.decoder.append(nn.Sequential(layers.conv(3 * shallow, shallow, kernel=3),
-                                              layers.conv(shallow, shallow, kernel=3)))
-        self.head = nn.Sequential(layers.conv(channels[0], channels[0], kernel=3),
-                                  nn.Conv2d(channels[0], 1, kernel_size=1))
+            self.decoder.append(
+                nn.Sequential(layers.conv(3 * shallow, shallow, kernel=3), layers.conv(shallow, shallow, kernel=3))
+            )
+        self.head = nn.Sequential(
+            layers.conv(channels[0], channels[0], kernel=3), nn.Conv2d(channels[0], 1, kernel_size=1)
+        )
 
     def forward(self, stack: torch.Tensor, focus: torch.Tensor) -> dict:
         b, s, _, h, w = stack.shape

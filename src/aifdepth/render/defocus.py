@@ -87,9 +87,9 @@ class _LayerSources:
         for layer, (top, bottom, left, right) in enumerate(layers.boxes):
             reach = max_reach[layer]
             box = (max(top - reach, 0), min(bottom + reach, height), max(left - reach, 0), min(right + reach, width))
-            mask = layers.index[box[0]:box[1], box[2]:box[3]] == layer
-            rgba = np.empty(mask.shape + (4,), np.float32)
-            np.multiply(image[box[0]:box[1], box[2]:box[3]], mask[..., None], out=rgba[..., :3])
+            mask = layers.index[box[0] : box[1], box[2] : box[3]] == layer
+            rgba = np.empty((*mask.shape, 4), np.float32)
+            np.multiply(image[box[0] : box[1], box[2] : box[3]], mask[..., None], out=rgba[..., :3])
             rgba[..., 3] = mask
             self.boxes.append(box)
             self.rgba.append(rgba)
@@ -105,13 +105,10 @@ class _LayerSources:
 
 def _render_slice(sources: _LayerSources, radii: np.ndarray) -> np.ndarray:
     """Composite the blurred layers back to front, colour premultiplied by coverage."""
-    accumulated = np.zeros(sources.shape + (4,), np.float32)  # premultiplied colour, coverage
+    accumulated = np.zeros((*sources.shape, 4), np.float32)  # premultiplied colour, coverage
     for layer, radius in enumerate(radii):
         top, bottom, left, right = sources.boxes[layer]
-        if radius < _MIN_RADIUS:
-            blurred = sources.rgba[layer]
-        else:
-            blurred = _blur(sources, layer, _disc_kernel(radius))
+        blurred = sources.rgba[layer] if radius < _MIN_RADIUS else _blur(sources, layer, _disc_kernel(radius))
         window = accumulated[top:bottom, left:right]
         window *= 1.0 - blurred[..., 3:]
         window += blurred
@@ -129,9 +126,9 @@ def _blur(sources: _LayerSources, layer: int, kernel: np.ndarray) -> np.ndarray:
     half = len(kernel) // 2
     # Centre the kernel at the origin (wrapping) so the result needs no offset.
     centred = np.zeros(shape, np.float32)
-    centred[:half + 1, :half + 1] = kernel[half:, half:]
-    centred[:half + 1, -half:] = kernel[half:, :half]
-    centred[-half:, :half + 1] = kernel[:half, half:]
+    centred[: half + 1, : half + 1] = kernel[half:, half:]
+    centred[: half + 1, -half:] = kernel[half:, :half]
+    centred[-half:, : half + 1] = kernel[:half, half:]
     centred[-half:, -half:] = kernel[:half, :half]
     workers = thread_count()
     product = spectrum * sfft.rfft2(centred, workers=workers)[..., None]
@@ -160,8 +157,9 @@ def _as_image(image) -> np.ndarray:
 def _as_disparity(disparity, image_size) -> np.ndarray:
     disparity = np.asarray(disparity, dtype=np.float64)
     if disparity.shape != tuple(image_size):
-        raise InputError(f"disparity has shape {disparity.shape} but the image is {tuple(image_size)} (H, W); "
-                         "they must match")
+        raise InputError(
+            f"disparity has shape {disparity.shape} but the image is {tuple(image_size)} (H, W); they must match"
+        )
     return disparity
 
 

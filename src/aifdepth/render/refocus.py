@@ -95,10 +95,20 @@ def _mean_of_shifted_views(views: np.ndarray, disparities: np.ndarray) -> np.nda
     grid_rows, grid_cols, height, width, _ = views.shape
     half_width = width // 2 + 1
     slices = len(disparities)
-    row_ramps = np.exp(-2j * np.pi * disparities[:, None, None] * _view_offsets(grid_rows)[None, :, None]
-                       * sfft.fftfreq(height)[None, None, :]).astype(np.complex64)  # (S, U, ky)
-    col_ramps = np.exp(-2j * np.pi * disparities[:, None, None] * _view_offsets(grid_cols)[None, :, None]
-                       * sfft.rfftfreq(width)[None, None, :]).astype(np.complex64)  # (S, V, kx)
+    row_ramps = np.exp(
+        -2j
+        * np.pi
+        * disparities[:, None, None]
+        * _view_offsets(grid_rows)[None, :, None]
+        * sfft.fftfreq(height)[None, None, :]
+    ).astype(np.complex64)  # (S, U, ky)
+    col_ramps = np.exp(
+        -2j
+        * np.pi
+        * disparities[:, None, None]
+        * _view_offsets(grid_cols)[None, :, None]
+        * sfft.rfftfreq(width)[None, None, :]
+    ).astype(np.complex64)  # (S, V, kx)
     col_ramps_by_kx = np.ascontiguousarray(col_ramps.transpose(2, 0, 1))  # (kx, S, V)
     row_spectra_by_kx = np.empty((half_width, grid_cols, height), np.complex64)
     row_sum = np.empty((half_width, slices, height), np.complex64)
@@ -112,8 +122,9 @@ def _mean_of_shifted_views(views: np.ndarray, disparities: np.ndarray) -> np.nda
             np.matmul(col_ramps_by_kx, row_spectra_by_kx, out=row_sum)
             row_sum *= row_ramps[:, u, :]
             slice_spectra += row_sum
-        stack[..., channel] = sfft.irfft2(slice_spectra.transpose(1, 2, 0), s=(height, width), axes=(1, 2),
-                                          workers=thread_count())
+        stack[..., channel] = sfft.irfft2(
+            slice_spectra.transpose(1, 2, 0), s=(height, width), axes=(1, 2), workers=thread_count()
+        )
     stack /= grid_rows * grid_cols
     return stack
 
@@ -146,13 +157,15 @@ def _add_clipping_correction(stack: np.ndarray, views: np.ndarray, disparities: 
             continue
         excess = np.zeros((block_rows * block_cols, _BLOCK, _BLOCK, 3), np.float32)
         for start in range(0, len(block), _WINDOW_BATCH):
-            batch_blocks, batch_views = block[start:start + _WINDOW_BATCH], view[start:start + _WINDOW_BATCH]
+            batch_blocks, batch_views = block[start : start + _WINDOW_BATCH], view[start : start + _WINDOW_BATCH]
             shifted = _shift_windows(
-                flat_views, batch_views,
+                flat_views,
+                batch_views,
                 source_rows[batch_blocks // block_cols, batch_views],
                 source_cols[batch_blocks % block_cols, batch_views],
                 shift_rows[batch_views] - whole_rows[batch_views],
-                shift_cols[batch_views] - whole_cols[batch_views])
+                shift_cols[batch_views] - whole_cols[batch_views],
+            )
             clipped_off = np.clip(shifted, 0.0, 1.0) - shifted
             firsts = np.flatnonzero(np.r_[True, batch_blocks[1:] != batch_blocks[:-1]])
             excess[batch_blocks[firsts]] += np.add.reduceat(clipped_off, firsts, axis=0)
@@ -168,7 +181,7 @@ def _shift_windows(flat_views, view_index, source_rows, source_cols, frac_rows, 
     windows = np.empty((len(view_index), size, size, 3), np.float32)
     for k, (view, row, col) in enumerate(zip(view_index, source_rows - _PAD, source_cols - _PAD)):
         if 0 <= row <= height - size and 0 <= col <= width - size:
-            windows[k] = flat_views[view, row:row + size, col:col + size]
+            windows[k] = flat_views[view, row : row + size, col : col + size]
         else:  # the window wraps around the image border, as the FFT does
             rows = np.arange(row, row + size) % height
             cols = np.arange(col, col + size) % width
@@ -178,7 +191,7 @@ def _shift_windows(flat_views, view_index, source_rows, source_cols, frac_rows, 
     spectra = sfft.rfft2(windows, axes=(1, 2), workers=thread_count())
     spectra *= (ramp_rows[:, :, None] * ramp_cols[:, None, :])[..., None]
     shifted = sfft.irfft2(spectra, s=(size, size), axes=(1, 2), workers=thread_count())
-    return shifted[:, _PAD:_PAD + _BLOCK, _PAD:_PAD + _BLOCK]
+    return shifted[:, _PAD : _PAD + _BLOCK, _PAD : _PAD + _BLOCK]
 
 
 def _risky_blocks(flat_views: np.ndarray) -> np.ndarray:

@@ -79,7 +79,7 @@ def figure_rows(figure: Figure, sources: Sources, scenes=None) -> list[tuple[str
     if figure.per_scene:
         if not scenes:
             raise InputError(f"{figure.title}: name the scenes to show (`aifdepth figure ... --scenes S1 S2`)")
-        return [(scene, [panel.for_scene(scene) for panel in figure.panels], 0) for scene in scenes[:figure.samples]]
+        return [(scene, [panel.for_scene(scene) for panel in figure.panels], 0) for scene in scenes[: figure.samples]]
     names = sources.stacks(figure.panels[0]).names
     return [(names[i], list(figure.panels), i) for i in range(min(figure.samples, len(names)))]
 
@@ -92,12 +92,18 @@ def draw(figure: Figure, sources: Sources, scenes=None):
     error_columns = [j for j, p in enumerate(figure.panels) if p.kind == "aif_error"]
     depth_range = _range([row[j] for row in images for j in depth_columns]) if depth_columns else None
     # errors start at 0; at least one grey level wide, so a perfect reconstruction stays black
-    error_range = ((0.0, max(_range([row[j] for row in images for j in error_columns])[1], 1 / 255))
-                   if error_columns else None)
+    error_range = (
+        (0.0, max(_range([row[j] for row in images for j in error_columns])[1], 1 / 255)) if error_columns else None
+    )
     height, width = images[0][0].shape[:2]
     columns = len(figure.panels)
-    fig, axes = plt.subplots(samples, columns, squeeze=False, layout="constrained",
-                             figsize=(2.2 * columns * width / max(height, width) + 1.0, 2.2 * samples + 0.5))
+    fig, axes = plt.subplots(
+        samples,
+        columns,
+        squeeze=False,
+        layout="constrained",
+        figsize=(2.2 * columns * width / max(height, width) + 1.0, 2.2 * samples + 0.5),
+    )
     mappables = {}
     for i, row in enumerate(images):
         for j, (panel, image) in enumerate(zip(figure.panels, row)):
@@ -117,8 +123,9 @@ def draw(figure: Figure, sources: Sources, scenes=None):
     if "depth" in mappables:
         fig.colorbar(mappables["depth"], ax=axes[:, depth_columns].ravel().tolist(), shrink=0.8, label=unit)
     if "error" in mappables:
-        fig.colorbar(mappables["error"], ax=axes[:, error_columns].ravel().tolist(), shrink=0.8,
-                     label="|AiF error| (0-1)")
+        fig.colorbar(
+            mappables["error"], ax=axes[:, error_columns].ravel().tolist(), shrink=0.8, label="|AiF error| (0-1)"
+        )
     fig.suptitle(figure.title, fontsize=10)
     return fig
 

@@ -6,10 +6,20 @@ from dataclasses import dataclass, replace
 
 # metric key of the evaluation JSON -> (column header, True when lower is better)
 METRICS = {
-    "mae": ("MAE", True), "mse": ("MSE", True), "rmse": ("RMSE", True), "log_rmse": ("logRMS", True),
-    "abs_rel": ("AbsRel", True), "sqr_rel": ("SqrRel", True), "badpix": ("BadPix(0.07)", True),
-    "bumpiness": ("Bump.", True), "delta1": ("δ1", False), "delta2": ("δ2", False), "delta3": ("δ3", False),
-    "seconds": ("Secs.", True), "psnr": ("PSNR", False), "ssim": ("SSIM", False),
+    "mae": ("MAE", True),
+    "mse": ("MSE", True),
+    "rmse": ("RMSE", True),
+    "log_rmse": ("logRMS", True),
+    "abs_rel": ("AbsRel", True),
+    "sqr_rel": ("SqrRel", True),
+    "badpix": ("BadPix(0.07)", True),
+    "bumpiness": ("Bump.", True),
+    "delta1": ("δ1", False),
+    "delta2": ("δ2", False),
+    "delta3": ("δ3", False),
+    "seconds": ("Secs.", True),
+    "psnr": ("PSNR", False),
+    "ssim": ("SSIM", False),
 }
 
 
@@ -48,51 +58,99 @@ def _hci(variant: str, testset: str = "val_10") -> Cell:
     return Cell("hci", variant, testset)
 
 
-_STACK_TESTS = (("3 (1, 5, 9)", "val_10_i159", "idx159"), ("5 (1, 3, 5, 7, 9)", "val_10_i13579", "idx13579"),
-                ("9 (1, 2, ..., 9)", "val_10_i1to9", "idx1to9"))
+_STACK_TESTS = (
+    ("3 (1, 5, 9)", "val_10_i159", "idx159"),
+    ("5 (1, 3, 5, 7, 9)", "val_10_i13579", "idx13579"),
+    ("9 (1, 2, ..., 9)", "val_10_i1to9", "idx1to9"),
+)
 _ALL_DEPTH = ("mae", "mse", "rmse", "abs_rel", "sqr_rel", "badpix", "bumpiness", "seconds")
 
 TABLES = {
     "table1": Table(
-        "Uniformity of the input stack samples (4D Light Field)", ("Image index",), ("mae", "mse", "rmse"),
-        ((("1, 3, 5, 7, 9",), (_hci("idx13579", "val_10_i13579"),)),
-         (("1, 2, 5, 6, 9",), (_hci("idx12569", "val_10_i12569"),)))),
+        "Uniformity of the input stack samples (4D Light Field)",
+        ("Image index",),
+        ("mae", "mse", "rmse"),
+        (
+            (("1, 3, 5, 7, 9",), (_hci("idx13579", "val_10_i13579"),)),
+            (("1, 2, 5, 6, 9",), (_hci("idx12569", "val_10_i12569"),)),
+        ),
+    ),
     "table2": Table(
-        "Stack sizes at training and testing (4D Light Field)", ("Test stack size (index)",), ("mae", "mse", "rmse"),
-        tuple(((label,), (_hci("sup_3d_att", test), _hci("arbitrary", test), _hci(same, test)))
-              for label, test, same in _STACK_TESTS),
-        groups=("Fixed 10", "Arbitrary 2~10", "Same as testing")),
+        "Stack sizes at training and testing (4D Light Field)",
+        ("Test stack size (index)",),
+        ("mae", "mse", "rmse"),
+        tuple(
+            ((label,), (_hci("sup_3d_att", test), _hci("arbitrary", test), _hci(same, test)))
+            for label, test, same in _STACK_TESTS
+        ),
+        groups=("Fixed 10", "Arbitrary 2~10", "Same as testing"),
+    ),
     "table3": Table(
-        "Network architecture (4D Light Field)", ("Architecture", "Attention"), _ALL_DEPTH,
-        ((("3D", "✓"), (_hci("sup_3d_att"),)), (("3D", ""), (_hci("sup_3d_noatt"),)),
-         (("2D", "✓"), (_hci("sup_2d_att"),)), (("2D", ""), (_hci("sup_2d_noatt"),)))),
+        "Network architecture (4D Light Field)",
+        ("Architecture", "Attention"),
+        _ALL_DEPTH,
+        (
+            (("3D", "✓"), (_hci("sup_3d_att"),)),
+            (("3D", ""), (_hci("sup_3d_noatt"),)),
+            (("2D", "✓"), (_hci("sup_2d_att"),)),
+            (("2D", ""), (_hci("sup_2d_noatt"),)),
+        ),
+    ),
     "table4": Table(
-        "Supervision (4D Light Field)", ("Supervised", "Stack size", "L_smooth"),
+        "Supervision (4D Light Field)",
+        ("Supervised", "Stack size", "L_smooth"),
         ("mse", "mae", "rmse", "abs_rel", "sqr_rel", "badpix", "bumpiness", "seconds"),
-        ((("Yes", "10", ""), (_hci("sup_3d_att"),)), (("No", "10", ""), (_hci("unsup_10"),)),
-         (("No", "37", ""), (_hci("unsup_37", "val_37"),)), (("No", "10", "✓"), (_hci("unsup_10_smooth"),)),
-         (("No", "37", "✓"), (_hci("unsup_37_smooth", "val_37"),)))),
+        (
+            (("Yes", "10", ""), (_hci("sup_3d_att"),)),
+            (("No", "10", ""), (_hci("unsup_10"),)),
+            (("No", "37", ""), (_hci("unsup_37", "val_37"),)),
+            (("No", "10", "✓"), (_hci("unsup_10_smooth"),)),
+            (("No", "37", "✓"), (_hci("unsup_37_smooth", "val_37"),)),
+        ),
+    ),
     "table5": Table(
-        "Comparison on the DefocusNet dataset", ("Method",), ("mae", "mse", "rmse", "abs_rel", "sqr_rel", "seconds"),
-        ((("Ours",), (Cell("defocusnet", "ours", "test"),)),
-         (("DefocusNet",), (Cell("defocusnet", "defocusnet", "test"),)),
-         (("Classical (focus measure)",), (Cell("defocusnet", "classical", "test"),)))),
+        "Comparison on the DefocusNet dataset",
+        ("Method",),
+        ("mae", "mse", "rmse", "abs_rel", "sqr_rel", "seconds"),
+        (
+            (("Ours",), (Cell("defocusnet", "ours", "test"),)),
+            (("DefocusNet",), (Cell("defocusnet", "defocusnet", "test"),)),
+            (("Classical (focus measure)",), (Cell("defocusnet", "classical", "test"),)),
+        ),
+    ),
     "main_table4": Table(
-        "DDFF 12-Scene", ("Method",),
+        "DDFF 12-Scene",
+        ("Method",),
         ("mse", "log_rmse", "abs_rel", "sqr_rel", "bumpiness", "delta1", "delta2", "delta3", "seconds"),
-        ((("Ours",), (Cell("ddff", "ours", "val"),)), (("DefocusNet",), (Cell("ddff", "defocusnet", "val"),)),
-         (("Classical (focus measure)",), (Cell("ddff", "classical", "val"),)))),
+        (
+            (("Ours",), (Cell("ddff", "ours", "val"),)),
+            (("DefocusNet",), (Cell("ddff", "defocusnet", "val"),)),
+            (("Classical (focus measure)",), (Cell("ddff", "classical", "val"),)),
+        ),
+    ),
     "main_table5": Table(
-        "4D Light Field", ("Method", "Supervised"), ("mse", "rmse", "bumpiness"),
-        ((("Ours", "Yes"), (_hci("sup_3d_att"),)), (("DefocusNet", "Yes"), (_hci("defocusnet"),)),
-         (("Classical (focus measure)", "No training"), (_hci("classical"),)),
-         (("Ours", "No"), (_hci("unsup_10_smooth"),)))),
+        "4D Light Field",
+        ("Method", "Supervised"),
+        ("mse", "rmse", "bumpiness"),
+        (
+            (("Ours", "Yes"), (_hci("sup_3d_att"),)),
+            (("DefocusNet", "Yes"), (_hci("defocusnet"),)),
+            (("Classical (focus measure)", "No training"), (_hci("classical"),)),
+            (("Ours", "No"), (_hci("unsup_10_smooth"),)),
+        ),
+    ),
     "aif_quality": Table(
-        "All-in-focus reconstruction", ("Dataset", "Supervision"), ("psnr", "ssim"),
-        ((("4D Light Field", "depth"), (_hci("sup_3d_att"),)), (("4D Light Field", "AiF"), (_hci("unsup_10"),)),
-         (("4D Light Field", "AiF + smoothness"), (_hci("unsup_10_smooth"),)),
-         (("Middlebury", "depth"), (Cell("middlebury", "sup", "test_15"),)),
-         (("Middlebury", "AiF + smoothness"), (Cell("middlebury", "unsup", "test_15"),)))),
+        "All-in-focus reconstruction",
+        ("Dataset", "Supervision"),
+        ("psnr", "ssim"),
+        (
+            (("4D Light Field", "depth"), (_hci("sup_3d_att"),)),
+            (("4D Light Field", "AiF"), (_hci("unsup_10"),)),
+            (("4D Light Field", "AiF + smoothness"), (_hci("unsup_10_smooth"),)),
+            (("Middlebury", "depth"), (Cell("middlebury", "sup", "test_15"),)),
+            (("Middlebury", "AiF + smoothness"), (Cell("middlebury", "unsup", "test_15"),)),
+        ),
+    ),
 }
 
 
@@ -123,8 +181,11 @@ class Figure:
 
 def _comparison(dataset: str, testset: str, methods: tuple[tuple[str, str], ...]) -> tuple[Panel, ...]:
     first = Cell(dataset, methods[0][1], testset)
-    return (Panel("Input (middle slice)", "input", first), Panel("Ground truth", "depth_gt", first),
-            *(Panel(title, "depth", Cell(dataset, variant, testset)) for title, variant in methods))
+    return (
+        Panel("Input (middle slice)", "input", first),
+        Panel("Ground truth", "depth_gt", first),
+        *(Panel(title, "depth", Cell(dataset, variant, testset)) for title, variant in methods),
+    )
 
 
 def _mobile(variant: str, frames: str) -> Cell:
@@ -132,49 +193,85 @@ def _mobile(variant: str, frames: str) -> Cell:
 
 
 FIGURES = {
-    "figure1": Figure("Depth for growing stack sizes (trained on arbitrary 2~10)", (
-        Panel("Input (middle slice)", "input", _hci("arbitrary", "val_10_i1to9")),
-        Panel("Ground truth", "depth_gt", _hci("arbitrary", "val_10_i1to9")),
-        Panel("3 slices", "depth", _hci("arbitrary", "val_10_i159")),
-        Panel("5 slices", "depth", _hci("arbitrary", "val_10_i13579")),
-        Panel("9 slices", "depth", _hci("arbitrary", "val_10_i1to9")))),
-    "figure2": Figure("Supervision settings (4D Light Field)", (
-        Panel("Ground truth", "depth_gt", _hci("sup_3d_att")),
-        Panel("(a) supervised", "depth", _hci("sup_3d_att")),
-        Panel("(b) AiF, 10", "depth", _hci("unsup_10")),
-        Panel("(c) AiF, 37", "depth", _hci("unsup_37", "val_37")),
-        Panel("(d) AiF + smooth, 10", "depth", _hci("unsup_10_smooth")),
-        Panel("(e) AiF + smooth, 37", "depth", _hci("unsup_37_smooth", "val_37")))),
-    "figure3": Figure("DDFF 12-Scene", _comparison(
-        "ddff", "val", (("Ours", "ours"), ("DefocusNet", "defocusnet"), ("Classical", "classical")))),
-    "figure4": Figure("DefocusNet dataset", _comparison(
-        "defocusnet", "test", (("Ours", "ours"), ("DefocusNet", "defocusnet"), ("Classical", "classical")))),
-    "figure5": Figure("Mobile Depth", (
-        Panel("Input (middle slice)", "input", _mobile("sup", "aligned")),
-        Panel("Ours (supervised)", "depth", _mobile("sup", "aligned")),
-        Panel("Ours (AiF)", "depth", _mobile("unsup", "aligned")),
-        Panel("Classical", "depth", _mobile("classical", "aligned")))),
-    "figure8": Figure("All-in-focus reconstruction (Mobile Depth)", (
-        Panel("Input (middle slice)", "input", _mobile("sup", "aligned")),
-        Panel("Depth-supervised AiF", "aif", _mobile("sup", "aligned")),
-        Panel("AiF-supervised AiF", "aif", _mobile("unsup", "aligned")))),
-    "figure10": Figure("Depth without and with alignment (Mobile Depth)", (
-        Panel("As captured (middle slice)", "input", _mobile("sup", "unaligned")),
-        Panel("Depth, as captured", "depth", _mobile("sup", "unaligned")),
-        Panel("Depth, aligned by us", "depth", _mobile("sup", "realigned")),
-        Panel("Depth, aligned frames", "depth", _mobile("sup", "aligned")))),
-    "figure6": Figure("Middlebury", _comparison(
-        "middlebury", "test_15", (("Ours (supervised)", "sup"), ("Ours (AiF)", "unsup"), ("Classical", "classical")))),
-    "figure7": Figure("All-in-focus reconstruction (4D Light Field)", (
-        Panel("Ground-truth AiF", "aif_gt", _hci("sup_3d_att")),
-        Panel("Depth-supervised AiF", "aif", _hci("sup_3d_att")),
-        Panel("Error", "aif_error", _hci("sup_3d_att")),
-        Panel("AiF-supervised AiF", "aif", _hci("unsup_10_smooth")),
-        Panel("Error", "aif_error", _hci("unsup_10_smooth")))),
-    "figure9": Figure("All-in-focus reconstruction (Middlebury)", (
-        Panel("Ground-truth AiF", "aif_gt", Cell("middlebury", "sup", "test_15")),
-        Panel("Depth-supervised AiF", "aif", Cell("middlebury", "sup", "test_15")),
-        Panel("Error", "aif_error", Cell("middlebury", "sup", "test_15")),
-        Panel("AiF-supervised AiF", "aif", Cell("middlebury", "unsup", "test_15")),
-        Panel("Error", "aif_error", Cell("middlebury", "unsup", "test_15")))),
+    "figure1": Figure(
+        "Depth for growing stack sizes (trained on arbitrary 2~10)",
+        (
+            Panel("Input (middle slice)", "input", _hci("arbitrary", "val_10_i1to9")),
+            Panel("Ground truth", "depth_gt", _hci("arbitrary", "val_10_i1to9")),
+            Panel("3 slices", "depth", _hci("arbitrary", "val_10_i159")),
+            Panel("5 slices", "depth", _hci("arbitrary", "val_10_i13579")),
+            Panel("9 slices", "depth", _hci("arbitrary", "val_10_i1to9")),
+        ),
+    ),
+    "figure2": Figure(
+        "Supervision settings (4D Light Field)",
+        (
+            Panel("Ground truth", "depth_gt", _hci("sup_3d_att")),
+            Panel("(a) supervised", "depth", _hci("sup_3d_att")),
+            Panel("(b) AiF, 10", "depth", _hci("unsup_10")),
+            Panel("(c) AiF, 37", "depth", _hci("unsup_37", "val_37")),
+            Panel("(d) AiF + smooth, 10", "depth", _hci("unsup_10_smooth")),
+            Panel("(e) AiF + smooth, 37", "depth", _hci("unsup_37_smooth", "val_37")),
+        ),
+    ),
+    "figure3": Figure(
+        "DDFF 12-Scene",
+        _comparison("ddff", "val", (("Ours", "ours"), ("DefocusNet", "defocusnet"), ("Classical", "classical"))),
+    ),
+    "figure4": Figure(
+        "DefocusNet dataset",
+        _comparison("defocusnet", "test", (("Ours", "ours"), ("DefocusNet", "defocusnet"), ("Classical", "classical"))),
+    ),
+    "figure5": Figure(
+        "Mobile Depth",
+        (
+            Panel("Input (middle slice)", "input", _mobile("sup", "aligned")),
+            Panel("Ours (supervised)", "depth", _mobile("sup", "aligned")),
+            Panel("Ours (AiF)", "depth", _mobile("unsup", "aligned")),
+            Panel("Classical", "depth", _mobile("classical", "aligned")),
+        ),
+    ),
+    "figure8": Figure(
+        "All-in-focus reconstruction (Mobile Depth)",
+        (
+            Panel("Input (middle slice)", "input", _mobile("sup", "aligned")),
+            Panel("Depth-supervised AiF", "aif", _mobile("sup", "aligned")),
+            Panel("AiF-supervised AiF", "aif", _mobile("unsup", "aligned")),
+        ),
+    ),
+    "figure10": Figure(
+        "Depth without and with alignment (Mobile Depth)",
+        (
+            Panel("As captured (middle slice)", "input", _mobile("sup", "unaligned")),
+            Panel("Depth, as captured", "depth", _mobile("sup", "unaligned")),
+            Panel("Depth, aligned by us", "depth", _mobile("sup", "realigned")),
+            Panel("Depth, aligned frames", "depth", _mobile("sup", "aligned")),
+        ),
+    ),
+    "figure6": Figure(
+        "Middlebury",
+        _comparison(
+            "middlebury", "test_15", (("Ours (supervised)", "sup"), ("Ours (AiF)", "unsup"), ("Classical", "classical"))
+        ),
+    ),
+    "figure7": Figure(
+        "All-in-focus reconstruction (4D Light Field)",
+        (
+            Panel("Ground-truth AiF", "aif_gt", _hci("sup_3d_att")),
+            Panel("Depth-supervised AiF", "aif", _hci("sup_3d_att")),
+            Panel("Error", "aif_error", _hci("sup_3d_att")),
+            Panel("AiF-supervised AiF", "aif", _hci("unsup_10_smooth")),
+            Panel("Error", "aif_error", _hci("unsup_10_smooth")),
+        ),
+    ),
+    "figure9": Figure(
+        "All-in-focus reconstruction (Middlebury)",
+        (
+            Panel("Ground-truth AiF", "aif_gt", Cell("middlebury", "sup", "test_15")),
+            Panel("Depth-supervised AiF", "aif", Cell("middlebury", "sup", "test_15")),
+            Panel("Error", "aif_error", Cell("middlebury", "sup", "test_15")),
+            Panel("AiF-supervised AiF", "aif", Cell("middlebury", "unsup", "test_15")),
+            Panel("Error", "aif_error", Cell("middlebury", "unsup", "test_15")),
+        ),
+    ),
 }

@@ -14,10 +14,14 @@ SEED_MARK = ".seed"
 # claim -> [(description, (variant, test stack) that should have the lower MAE, the other)]
 COMPARISONS = {
     "C5": [("3D vs 2D, attention", ("sup_3d_att", "val_10"), ("sup_2d_att", "val_10"))],
-    "C8": [("smoothness vs none at 10", ("unsup_10_smooth", "val_10"), ("unsup_10", "val_10")),
-           ("smoothness vs none at 37", ("unsup_37_smooth", "val_37"), ("unsup_37", "val_37"))],
-    "C9": [("37 vs 10", ("unsup_37", "val_37"), ("unsup_10", "val_10")),
-           ("37 vs 10, smoothness", ("unsup_37_smooth", "val_37"), ("unsup_10_smooth", "val_10"))],
+    "C8": [
+        ("smoothness vs none at 10", ("unsup_10_smooth", "val_10"), ("unsup_10", "val_10")),
+        ("smoothness vs none at 37", ("unsup_37_smooth", "val_37"), ("unsup_37", "val_37")),
+    ],
+    "C9": [
+        ("37 vs 10", ("unsup_37", "val_37"), ("unsup_10", "val_10")),
+        ("37 vs 10, smoothness", ("unsup_37_smooth", "val_37"), ("unsup_10_smooth", "val_10")),
+    ],
 }
 
 
@@ -39,8 +43,14 @@ def read_mae(evaluation_paths, default_seed: int = 0) -> dict[tuple[str, str], d
 def write_seed_report(evaluation_paths, out_path, default_seed: int = 0) -> dict[str, list[bool]]:
     """Markdown: MAE per variant and seed (mean ± std), then per claim its verdict per seed."""
     mae = read_mae(evaluation_paths, default_seed)
-    lines = ["# Seed spread", "", f"MAE of each variant trained with several seeds (the default run is seed {default_seed}).",
-             "", "| Variant | Test stack | MAE per seed | Mean ± std |", "|---|---|---|---|"]
+    lines = [
+        "# Seed spread",
+        "",
+        f"MAE of each variant trained with several seeds (the default run is seed {default_seed}).",
+        "",
+        "| Variant | Test stack | MAE per seed | Mean ± std |",
+        "|---|---|---|---|",
+    ]
     for (variant, test), per_seed in sorted(mae.items()):
         values = [per_seed[s] for s in sorted(per_seed)]
         seeds = ", ".join(f"{s}: {per_seed[s]:.4f}" for s in sorted(per_seed))
@@ -53,8 +63,10 @@ def write_seed_report(evaluation_paths, out_path, default_seed: int = 0) -> dict
             seeds = sorted(set(mae.get(lower, {})) & set(mae.get(higher, {})))
             holds = [mae[lower][s] < mae[higher][s] for s in seeds]
             per_seed_holds.append(dict(zip(seeds, holds)))
-            lines.append(f"| {claim} | {description} | {sum(holds)} of {len(holds)} | "
-                         f"{'holds' if holds and all(holds) else 'does not hold'} |")
+            lines.append(
+                f"| {claim} | {description} | {sum(holds)} of {len(holds)} | "
+                f"{'holds' if holds and all(holds) else 'does not hold'} |"
+            )
         verdicts[claim] = [all(h.get(s, False) for h in per_seed_holds) for s in sorted(per_seed_holds[0])]
     with atomic_path(Path(out_path)) as tmp:
         tmp.write_text("\n".join(lines) + "\n")

@@ -60,9 +60,13 @@ def _data_description(evaluations: list[dict]) -> str:
     parts = []
     for dataset in dict.fromkeys(e["dataset"] for e in evaluations):
         sources = {e["source"] for e in evaluations if e["dataset"] == dataset}
-        parts.append(f"the real {dataset} data" if sources == {"real"}
-                     else f"the embedded synthetic data in the {dataset} format" if sources == {"synthetic"}
-                     else f"{dataset} data from {' and '.join(sorted(sources))} sources")
+        parts.append(
+            f"the real {dataset} data"
+            if sources == {"real"}
+            else f"the embedded synthetic data in the {dataset} format"
+            if sources == {"synthetic"}
+            else f"{dataset} data from {' and '.join(sorted(sources))} sources"
+        )
     return "; ".join(parts)
 
 
@@ -71,9 +75,11 @@ def caption(table: Table, evaluations: list[dict]) -> str:
     height, width = runtime["resolution"]
     text = f"{table.title}. Numbers from {_data_description(evaluations)}."
     if "seconds" in table.metrics:
-        text += (f" Secs.: mean seconds per stack at batch {runtime['batch']} on {runtime['device']} "
-                 f"({height}x{width}, warm-up excluded"
-                 f"{', synchronised' if runtime.get('synchronised') else ''}).")
+        text += (
+            f" Secs.: mean seconds per stack at batch {runtime['batch']} on {runtime['device']} "
+            f"({height}x{width}, warm-up excluded"
+            f"{', synchronised' if runtime.get('synchronised') else ''})."
+        )
     return text + " Best value per column in bold."
 
 
@@ -90,12 +96,19 @@ def to_latex(table: Table, frame: pd.DataFrame, caption_text: str, label: str) -
     for column, lower in lower_is_better.items():
         best = frame[column].min() if lower else frame[column].max()
         if math.isfinite(best):
-            styler = styler.apply(lambda col, best=best: ["textbf:--rwrap;" if v == best else "" for v in col],
-                                  subset=[headers[column]])
+            styler = styler.apply(
+                lambda col, best=best: ["textbf:--rwrap;" if v == best else "" for v in col], subset=[headers[column]]
+            )
     if table.groups == ("",):
         styler = styler.hide(axis="columns", level=0)
-    return styler.to_latex(hrules=True, caption=caption_text, label=label, position="htbp",
-                           multicol_align="c", column_format="l" * len(table.label_columns) + "r" * len(headers))
+    return styler.to_latex(
+        hrules=True,
+        caption=caption_text,
+        label=label,
+        position="htbp",
+        multicol_align="c",
+        column_format="l" * len(table.label_columns) + "r" * len(headers),
+    )
 
 
 def write_table(name: str, eval_root, tex_path, csv_path) -> pd.DataFrame:

@@ -127,10 +127,7 @@ def _to_unit(field: np.ndarray, spread: float = 2.5) -> np.ndarray:
 def _random_palette(rng: np.random.Generator, n_colours: int) -> np.ndarray:
     """n_colours RGB colours ordered dark to light, usually of related hue like most real materials."""
     base_hue = rng.random()
-    if rng.random() < 0.7:
-        hues = (base_hue + rng.normal(0.0, 0.05, n_colours)) % 1.0
-    else:
-        hues = rng.random(n_colours)
+    hues = (base_hue + rng.normal(0.0, 0.05, n_colours)) % 1.0 if rng.random() < 0.7 else rng.random(n_colours)
     saturations = rng.uniform(0.05, 0.65, n_colours)
     darkest = rng.uniform(0.05, 0.4)
     lightest = min(0.97, darkest + rng.uniform(0.4, 0.7))
