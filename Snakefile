@@ -16,6 +16,6 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        all_stack_files(),
-        evaluation_files(),
-        report_files(),
+        plan.stack_files(),
+        plan.evaluation_files(),
+        plan.report_files(),

@@ -170,7 +170,7 @@ def test_stacks_from_h5_without_expected_keys(tmp_path, capsys):
     with h5py.File(tmp_path / "ddff-dataset-trainval.h5", "w") as f:
         f["images"] = np.zeros((1, 10, 4, 4, 3), np.uint8)
     out = tmp_path / "val.h5"
-    assert main(["stacks", "ddff", str(tmp_path), "--split", "val", "--source", "real", "--out", str(out)]) == 2
+    assert main(["build-stack", "ddff", str(tmp_path), "--split", "val", "--source", "real", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "ddff-dataset-trainval.h5: missing key(s) ['stack_val', 'disp_val']" in err and not out.exists()
 
@@ -180,7 +180,7 @@ def test_stacks_index_list_outside_stack(hci_root, tmp_path, capsys):
     assert (
         main(
             [
-                "stacks",
+                "build-stack",
                 "hci",
                 str(hci_root),
                 "--split",
@@ -287,7 +287,7 @@ def test_predict_reads_calibrated_txt_and_aligns(mobile_root, tmp_path):
     assert (
         main(
             [
-                "stacks",
+                "build-stack",
                 "mobiledepth",
                 str(mobile_root),
                 "--split",
@@ -340,4 +340,4 @@ def test_predict_reads_calibrated_txt_and_aligns(mobile_root, tmp_path):
         == 0
     )
     assert (out / "depth.pfm").is_file() and (out / "depth.png").is_file()
-    assert len(json.loads((out / "transforms.json").read_text())["transforms"]) == len(frames)
+    assert len(json.loads((out / "transforms.json").read_text())["slices"]) == len(frames)

@@ -177,7 +177,7 @@ def reported(tmp_path_factory):
 
 
 def test_every_table_has_the_papers_rows_and_finite_numbers(reported):
-    from aifdepth.report.layout import TABLES
+    from aifdepth.report.contents import TABLES
 
     workdir, _ = reported
     for name, table in TABLES.items():
@@ -193,7 +193,7 @@ def test_every_table_has_the_papers_rows_and_finite_numbers(reported):
 
 
 def test_every_figure_is_an_image_and_claims_have_verdicts(reported):
-    from aifdepth.report.layout import FIGURES
+    from aifdepth.report.contents import FIGURES
 
     workdir, _ = reported
     for name in FIGURES:

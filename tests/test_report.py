@@ -10,8 +10,8 @@ import pytest
 
 from aifdepth.errors import InputError
 from aifdepth.report.claims import CLAIMS, write_claims
+from aifdepth.report.contents import FIGURES, TABLES
 from aifdepth.report.figures import write_figure
-from aifdepth.report.layout import FIGURES, TABLES
 from aifdepth.report.tables import format_number, write_table
 from aifdepth.stackfile import FocalStacks, write_stacks
 
@@ -150,7 +150,7 @@ def test_latex_is_booktabs_with_the_best_value_in_bold(evaluations, tmp_path):
 def test_claims_follow_the_numbers_in_the_tables(evaluations, tmp_path):
     write_all_tables(evaluations, tmp_path)
     out = tmp_path / "claims.md"
-    verdicts = dict(write_claims(tmp_path, sorted(evaluations.rglob("*.json")), out))
+    verdicts = dict(write_claims(sorted(tmp_path.glob("*.csv")), sorted(evaluations.rglob("*.json")), out))
     assert list(verdicts) == [f"C{i}" for i in range(1, 12)] == [c.key for c in CLAIMS]
     assert all(verdicts.values()), verdicts
     report = out.read_text()
@@ -162,7 +162,7 @@ def test_claims_follow_the_numbers_in_the_tables(evaluations, tmp_path):
     table1 = pd.read_csv(tmp_path / "table1.csv")
     table1.loc[0, "MAE"] = 0.5  # the uniform layout now loses
     table1.to_csv(tmp_path / "table1.csv", index=False)
-    verdicts = dict(write_claims(tmp_path, [], out))
+    verdicts = dict(write_claims(sorted(tmp_path.glob("*.csv")), [], out))
     assert not verdicts["C1"] and verdicts["C2"]
     assert "| C1 |" in out.read_text() and "**does not hold**" in out.read_text()
 
@@ -174,7 +174,7 @@ def test_numbers_from_real_data_say_so(evaluations, tmp_path):
         path.write_text(json.dumps({**result, "source": "real"}))
     write_all_tables(evaluations, tmp_path)
     assert "the real hci data" in (tmp_path / "table3.tex").read_text()
-    write_claims(tmp_path, [], tmp_path / "claims.md")
+    write_claims(sorted(tmp_path.glob("*.csv")), [], tmp_path / "claims.md")
     assert "| table3 (real) |" in (tmp_path / "claims.md").read_text()
 
 

@@ -4,6 +4,7 @@ already has, validated and linked."""
 
 import functools
 import http.server
+import json
 import re
 import shutil
 import socket
@@ -19,8 +20,9 @@ from test_dag import REPO, TINY, snakemake
 
 from aifdepth.cli import main
 from aifdepth.datasets import open_dataset
+from aifdepth.datasets.spec import published_by
 from aifdepth.errors import InputError
-from aifdepth.sources import PUBLISHED, download, link_manual, unpack
+from aifdepth.sources import download, link_manual, unpack
 from aifdepth.stackfile import read_stacks
 from aifdepth.synthesize import synthesize
 
@@ -81,7 +83,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 def test_download_verify_unpack_read(dataset, mirror, published_files, synthetic, tmp_path):
     checksums = tmp_path / "checksums.sha256"
     files = []
-    for remote in PUBLISHED[dataset].files:
+    for remote in published_by(dataset).files:
         out = tmp_path / "downloads" / dataset / remote.name
         download(dataset, remote.name, out, checksums, mirror=mirror)
         assert out.read_bytes() == (published_files / remote.name).read_bytes()
@@ -102,7 +104,7 @@ def test_downloaded_dataset_renders_stacks(mirror, tmp_path):
     """The real-data path of the DAG for one dataset: download, unpack, then the stacks command."""
     checksums, downloads = tmp_path / "checksums.sha256", tmp_path / "downloads"
     files = []
-    for remote in PUBLISHED["middlebury"].files:
+    for remote in published_by("middlebury").files:
         assert (
             main(
                 [
@@ -125,7 +127,7 @@ def test_downloaded_dataset_renders_stacks(mirror, tmp_path):
     assert (
         main(
             [
-                "stacks",
+                "build-stack",
                 "middlebury",
                 str(tmp_path / "middlebury"),
                 "--split",
@@ -215,11 +217,12 @@ def test_paper_configuration_plans_without_data(tmp_path):
     # Mobile Depth: its 11 real scenes, each with the 7 test stacks of the variants that evaluate the Middlebury models
     assert counts["train"] == "24" and counts["evaluate"] == str(35 + 11 * 7)
     trainings = [line for line in result.stdout.splitlines() if " train results/stacks/" in line]
-    assert trainings and all("--width paper" in line for line in trainings)
+    settings = [json.loads(line.split("--settings ")[1].split(" > ")[0].strip("'")) for line in trainings]
+    assert settings and all(s["model"]["width"] == "paper" for s in settings)
     # the paper's recipe: RGB slices only, float32, learning rate 1e-3
     assert all(
-        "--no-focus-input" in line and "--precision fp32" in line and "--learning-rate 0.001" in line
-        for line in trainings
+        not s["model"]["focus_input"] and s["train"]["precision"] == "fp32" and s["train"]["learning_rate"] == 0.001
+        for s in settings
     )
     assert "gpu=1" in result.stdout
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from aifdepth.errors import InputError
-from aifdepth.layouts import random_subset, select_indices, uniform_focus
+from aifdepth.slices import random_subset, select_indices, uniform_focus
 from aifdepth.stackfile import FocalStacks, read_stacks, write_stacks
 
 

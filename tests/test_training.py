@@ -13,15 +13,15 @@ import pytest
 import torch
 
 import aifdepth.train as training
-from aifdepth.batches import StackRegime
 from aifdepth.cli import main
 from aifdepth.datasets import open_dataset
 from aifdepth.errors import InputError, TrainingError
 from aifdepth.evaluate import evaluate
 from aifdepth.modelfile import load_model
 from aifdepth.models import ModelConfig
+from aifdepth.settings import LossWeights
+from aifdepth.stackbuild import build_stacks
 from aifdepth.stackfile import read_stacks, write_stacks
-from aifdepth.stacks import build_stacks
 from aifdepth.synthesize import synthesize
 from aifdepth.train import TrainSettings, train
 
@@ -43,7 +43,7 @@ def hci_stacks(tmp_path_factory):
 
 def settings(**overrides):
     base = {"steps": 30, "batch_size": 2, "crop": 32, "learning_rate": 2e-3, "seed": 3, "checkpoint_every": 10}
-    return TrainSettings(**{**base, **overrides})
+    return TrainSettings(**{**base, "loss": LossWeights(supervised=1.0), **overrides})
 
 
 def mae_on(model, stacks):
@@ -110,6 +110,8 @@ def train_command(stacks, out, steps):
         "5",
         "--regime",
         "arbitrary",
+        "--supervised",
+        "1",
     ]
 
 
@@ -169,7 +171,7 @@ def test_unsupervised_needs_aif(tmp_path, hci_stacks):
             tmp_path / "no_aif.h5",
             tmp_path / "m.pt",
             tmp_path / "log.csv",
-            settings(loss_weights={"supervised": 0.0, "unsupervised": 1.0, "smoothness": 0.0}),
+            settings(loss=LossWeights(unsupervised=1.0)),
         )
 
 
@@ -181,7 +183,7 @@ def trained(hci_stacks, tmp_path_factory):
         hci_stacks / "train.h5",
         out,
         out.with_name("train.csv"),
-        settings(steps=10, regime=StackRegime("arbitrary")),
+        settings(steps=10, regime="arbitrary"),
     )
     return out
 

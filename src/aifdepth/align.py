@@ -5,14 +5,18 @@ synthetic Mobile Depth stand-in's truth matrices, so estimates and truth compare
 samples it at T_k @ (x, y, 1) for every reference pixel.
 """
 
+import json
 import logging
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from .errors import InputError
+from .io.atomic import atomic_path
+from .io.images import read_rgb, write_rgb
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +47,43 @@ class Alignment:
     warnings: list[str]  # one per slice that could not be aligned (it is then left as is)
 
     def record(self) -> dict:
-        """Transforms and warnings as plain JSON values, for the files that keep them."""
+        """Transforms and warnings as plain JSON values, for the stack files that keep them."""
         return {"transforms": [transform.tolist() for transform in self.transforms], "warnings": self.warnings}
+
+    def write_record(self, path, inputs, reference: int, motion: str, outputs=None) -> None:
+        """transforms.json, the one layout both `aifdepth align` and `predict --align` write."""
+        slices = [
+            {"input": str(source), "transform": transform.tolist()}
+            for source, transform in zip(inputs, self.transforms)
+        ]
+        for entry, output in zip(slices, outputs or []):
+            entry["output"] = str(output)
+        record = {
+            "reference": reference,
+            "motion": motion,
+            "note": "each matrix maps reference-slice pixels to the input slice's pixels",
+            "slices": slices,
+            "warnings": self.warnings,
+        }
+        with atomic_path(Path(path)) as tmp:
+            tmp.write_text(json.dumps(record, indent=1))
 
 
 class AlignmentFailure(Exception):
     """Why one slice cannot be aligned; align_stack turns it into a warning instead of a corrupted stack."""
+
+
+def align_files(images, out_dir, reference: int = 0, motion: str = "affine") -> Alignment:
+    """Align image files into `out_dir`: `{k:02d}_{name}.png` per slice and transforms.json."""
+    images = [Path(path) for path in images]
+    alignment = align_stack([read_rgb(path) for path in images], reference=reference, motion=motion)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outputs = [out_dir / f"{k:02d}_{path.stem}.png" for k, path in enumerate(images)]
+    for path, image in zip(outputs, alignment.images):
+        write_rgb(path, image)
+    alignment.write_record(out_dir / "transforms.json", images, reference, motion, outputs)
+    return alignment
 
 
 def align_stack(images: list[np.ndarray], reference: int = 0, motion: str = "affine") -> Alignment:

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from .errors import InputError
-from .layouts import random_subset, select_indices
+from .slices import random_subset, select_indices
 from .stackfile import FocalStacks
 
 REGIMES = ("fixed", "arbitrary", "indices")

@@ -7,9 +7,8 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-# Inclusive GT ranges scored per dataset, in its unit (disparity, metres or pixels).
-MASKS = {"hci": (-2.5, 2.5), "ddff": (0.0202, 0.2825), "defocusnet": (0.1, 1.5), "middlebury": (10.0, 60.0)}
-MASK_ALIASES = {"rgbd": "middlebury"}  # trained for Middlebury, so scored like it
+from .datasets.spec import SPECS
+
 BADPIX_THRESHOLD = 0.07
 BUMPINESS_CLIP = 0.05
 BUMPINESS_SCALE = 100.0
@@ -28,14 +27,16 @@ SSIM_K2 = 0.03
 
 
 def valid_mask(gt, dataset: str) -> np.ndarray:
-    """Pixels the paper scores: finite GT inside the dataset's range of MASKS (bounds
+    """Pixels the paper scores: finite GT inside the mask range of the dataset's spec (bounds
     included, compared in the GT's own precision). The extra tests g > 0 (DDFF) and
-    0 < g <= 2 (DefocusNet) of their protocols still hold if MASKS is edited. 'rgbd' is
-    scored like 'middlebury'; any other name without a range (e.g. 'mobiledepth') only
-    drops non-finite GT."""
+    0 < g <= 2 (DefocusNet) of their protocols still hold if a spec's range is edited. A spec's
+    `scored_as` (rgbd: middlebury) lends it another's range; a dataset without a range (e.g.
+    'mobiledepth') or a name without a spec only drops non-finite GT."""
     gt = np.asarray(gt)
     mask = np.isfinite(gt)
-    bounds = MASKS.get(MASK_ALIASES.get(dataset, dataset))
+    own = SPECS.get(dataset)
+    scored = SPECS[own.scored_as] if own is not None and own.scored_as else own
+    bounds = scored.mask if scored is not None else None
     if bounds is not None:
         low, high = bounds
         mask &= (gt >= low) & (gt <= high)

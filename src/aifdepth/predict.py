@@ -1,6 +1,5 @@
 """Depth (and AiF) of a user's own focal stack with a trained model file."""
 
-import json
 import logging
 from pathlib import Path
 
@@ -14,8 +13,8 @@ from .errors import InputError
 from .evaluate import predict_sample
 from .io.images import read_rgb, to_uint8, write_rgb
 from .io.pfm import write_pfm
-from .layouts import focus_positions
 from .modelfile import load_model
+from .slices import focus_positions
 from .stackfile import MIN_SLICES, TOO_FEW_SLICES, read_stacks, require_focal_stacks
 
 log = logging.getLogger(__name__)
@@ -56,7 +55,7 @@ def predict_images(model_path, images, focus, out_dir, device=None, focus_file=N
         alignment = align_stack(slices, reference=0, motion=align)
         slices = alignment.images
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-        (Path(out_dir) / "transforms.json").write_text(json.dumps({"motion": align, **alignment.record()}, indent=1))
+        alignment.write_record(Path(out_dir) / "transforms.json", images, reference=0, motion=align)
     stack = np.stack(slices)
     device = pick_device(device)
     model, _, info = load_model(model_path, device)

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
+from .stackbuild import defocused_image
 from .stackfile import FocalStacks, write_stacks
-from .stacks import defocused_image
 
 FOCUS_RANGE = (10.0, 60.0)
 SLICES = 15

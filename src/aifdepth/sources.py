@@ -5,76 +5,13 @@ has are validated and linked."""
 import os
 import shutil
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from .datasets import open_dataset
+from .datasets.spec import published_by as published
 from .download import DownloadError, RemoteFile, fetch
 from .errors import InputError
 from .io.atomic import atomic_dir
-
-DRIVE = "https://drive.google.com/uc?export=download&id="
-
-
-@dataclass(frozen=True)
-class Published:
-    page: str  # where a person finds the data
-    files: tuple[RemoteFile, ...]  # a file with no URL is handed out on request (a form on `page`)
-
-    def file(self, name: str) -> RemoteFile:
-        for remote in self.files:
-            if remote.name == name:
-                return remote
-        raise InputError(f"no published file {name!r}; the files are {[f.name for f in self.files]}")
-
-
-def _published(page: str, *files: tuple[str, str, int | None]) -> Published:
-    return Published(page, tuple(RemoteFile(url=url, name=name, size=size, page=page) for name, url, size in files))
-
-
-# No dataset publishes checksums: the first complete download records them (workflow/checksums.sha256).
-PUBLISHED = {
-    "hci": _published("https://lightfield-analysis.uni-konstanz.de", ("full_data.zip", "", None)),
-    "ddff": _published(
-        "https://hazirbas.com/datasets/ddff12scene/",
-        (
-            "ddff-dataset-trainval.h5",
-            "https://vision.in.tum.de/webarchive/hazirbas/ddff12scene/ddff-dataset-trainval.h5",
-            None,
-        ),
-        ("ddff-dataset-test.h5", "https://vision.in.tum.de/webarchive/hazirbas/ddff12scene/ddff-dataset-test.h5", None),
-    ),
-    "defocusnet": _published(
-        "https://github.com/dvl-tum/defocus-net", ("fs_6.zip", DRIVE + "1bR-WZQf44s0nsScC27HiEwaXPyEQ3-Dw", None)
-    ),
-    "middlebury": _published(
-        "https://vision.middlebury.edu/stereo/submit3/",
-        ("MiddEval3-data-Q.zip", "https://vision.middlebury.edu/stereo/submit3/zip/MiddEval3-data-Q.zip", None),
-        ("MiddEval3-GT0-Q.zip", "https://vision.middlebury.edu/stereo/submit3/zip/MiddEval3-GT0-Q.zip", None),
-    ),
-    # Two archives behind a form; their contents go into one folder (Aligned/, Photos/, calibration/).
-    "mobiledepth": _published("https://www.supasorn.com/dffdownload.html"),
-}
-# Mobile Depth scenes with a calibration (the ones the paper shows); real data only.
-MOBILEDEPTH_SCENES = (
-    "GT",
-    "GTLarge",
-    "GTSmall",
-    "balls",
-    "bottles",
-    "fruits",
-    "keyboard",
-    "metals",
-    "plants",
-    "telephone",
-    "window",
-)
-
-
-def published(dataset: str) -> Published:
-    if dataset not in PUBLISHED:
-        raise InputError(f"dataset '{dataset}' has no published download; use `source: synthetic`")
-    return PUBLISHED[dataset]
 
 
 def offline_hint(dataset: str) -> str:
@@ -106,15 +43,16 @@ def download(dataset: str, name: str, out: Path, checksums: Path, mirror: str | 
 def unpack(dataset: str, files: list[Path], out: Path) -> None:
     """Lay downloaded files out as `resources/{dataset}` and check the result before it appears."""
     files = [Path(f) for f in files]
+    layout = published(dataset).unpacked
     with atomic_dir(out) as tmp:
-        if dataset == "ddff":
+        if layout is None:  # used as published (DDFF's HDF5 files)
             for path in files:
                 _link(path, tmp / path.name)
         else:
             extracted = tmp / ".extracted"
             for path in files:
                 _extract(path, extracted)
-            for marker, target in UNPACKED_LAYOUT[dataset]:
+            for marker, target in layout:
                 found = _find_folder(extracted, marker)
                 if found is None:
                     raise InputError(
@@ -128,15 +66,6 @@ def unpack(dataset: str, files: list[Path], out: Path) -> None:
                         shutil.move(entry, tmp / entry.name)
             shutil.rmtree(extracted)
         open_dataset(dataset, tmp).check_layout()
-
-
-# The folder to look for in the unpacked archives (by a path it holds) and its name under resources/{dataset}
-# ("": its entries go to the top). Archives may wrap these in folders of their own (MiddEval3/, full_data/).
-UNPACKED_LAYOUT = {
-    "hci": [("training/boxes/parameters.cfg", "")],
-    "defocusnet": [("000000Dpt.exr", "fs_6")],
-    "middlebury": [("Adirondack/im0.png", "trainingQ")],
-}
 
 
 def link_manual(dataset: str, path: Path, out: Path) -> None:

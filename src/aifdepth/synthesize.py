@@ -13,6 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .datasets import ddff, defocusnet, hci, middlebury, mobiledepth
+from .datasets.spec import SPECS
 from .errors import InputError
 from .io.atomic import atomic_dir
 from .io.images import to_uint8, write_exr_depth, write_rgb
@@ -27,16 +28,6 @@ DDFF_PIXEL_DISPARITY = (-1.4, 1.4)  # light-field pixels; mapped onto DDFF's uni
 MIDDLEBURY_DISPARITY = (6.0, 64.0)  # a little wider than the [10, 60] mask, as in the real GT
 DEFOCUSNET_DEPTH = (0.1, 1.9)  # metres
 MOBILE_FOCAL_DEPTH = (1.0, 10.0)
-
-DEFAULT_SIZE = {
-    "hci": (128, 128),
-    "ddff": (96, 128),
-    "defocusnet": (128, 128),
-    "middlebury": (168, 248),
-    "rgbd": (168, 248),
-    "mobiledepth": (120, 160),
-}
-DEFAULT_SCENES = {"hci": 24, "ddff": 40, "defocusnet": 50, "middlebury": 15, "rgbd": 40, "mobiledepth": 3}
 
 
 def scene_rng(seed: int, index: int) -> np.random.Generator:
@@ -257,8 +248,8 @@ def synthesize(dataset: str, out, scenes: int | None = None, size=None, seed: in
         raise InputError(f"unknown dataset '{dataset}'; choose one of {sorted(SYNTHESIZERS)}")
     if heldout and dataset != "hci":
         raise InputError(f"synthesize {dataset}: held-out scenes (heldout: {heldout}) exist for hci only")
-    count = DEFAULT_SCENES[dataset] if scenes is None else scenes
-    size = tuple(size or DEFAULT_SIZE[dataset])
+    count = SPECS[dataset].synthetic_scenes if scenes is None else scenes
+    size = tuple(size or SPECS[dataset].synthetic_size)
     if count < 1 or len(size) != 2 or min(size) < 16:
         raise InputError(
             f"synthesize {dataset}: need >= 1 scene and a size (height, width) of at least 16 px, "

@@ -5,10 +5,8 @@ import contextlib
 import csv
 import logging
 import math
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -20,25 +18,12 @@ from .losses import total_loss
 from .modelfile import save_model
 from .models import ModelConfig, build_model, count_parameters
 from .models.inference import to_channels_last
+from .settings import TrainSettings
 from .stackfile import read_stacks
 
+__all__ = ["TrainSettings", "train"]
+
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainSettings:
-    steps: int = 300
-    batch_size: int = 4
-    crop: int = 64
-    learning_rate: float = 1e-3
-    schedule: str = "cosine"  # or "constant"
-    warmup_steps: int = 0  # linear warm-up of the learning rate before the schedule
-    precision: str = "fp32"  # "bf16": bfloat16 autocast where the CPU has native BF16 (else fp32, logged)
-    seed: int = 0
-    checkpoint_every: int = 50
-    batch_norm_batches: int = 25
-    regime: StackRegime = field(default_factory=StackRegime)
-    loss_weights: dict = field(default_factory=lambda: {"supervised": 1.0, "unsupervised": 0.0, "smoothness": 0.0})
 
 
 LOG_FIELDS = ("step", "loss", "supervised", "unsupervised", "smoothness", "slices")
@@ -85,7 +70,7 @@ def train(
     Seeded runs repeat exactly on the CPU; on a GPU, cuDNN's algorithms may differ in the last bits."""
     model_path, log_path = Path(model_path), Path(log_path)
     stacks = read_stacks(stacks_path)
-    if settings.loss_weights.get("unsupervised", 0) > 0 and stacks.aif is None:
+    if settings.loss.unsupervised > 0 and stacks.aif is None:
         raise InputError(
             f"{stacks_path}: the unsupervised (AiF) loss needs GT all-in-focus images, "
             f"which this dataset ({stacks.dataset}) does not have"
@@ -99,14 +84,15 @@ def train(
         "unit": stacks.unit,
         "source": stacks.source,
         "train_stacks": str(stacks_path),
-        "settings": _plain(asdict(settings)),
+        "settings": {**settings.to_dict(), "loss": settings.loss.to_dict()},
         "focus_range": [float(stacks.focus.min()), float(stacks.focus.max())],
     }
     if count_parameters(model) == 0:  # nothing to learn (the classical baseline)
         _trim_log(log_path, 0)
         save_model(model_path, model, config, {**info, "steps": 0})
         return model
-    sampler = BatchSampler(stacks, settings.batch_size, settings.crop, settings.regime, settings.seed)
+    regime = StackRegime(settings.regime, min_slices=settings.min_slices, indices=settings.indices)
+    sampler = BatchSampler(stacks, settings.batch_size, settings.crop, regime, settings.seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     checkpoint = _checkpoint_path(model_path)
     start = 0
@@ -131,7 +117,7 @@ def train(
             batch = _to_device(sampler.batch(step), device)
             with autocast():
                 outputs = model(batch["stack"], batch["focus"])
-            loss, parts = total_loss(_float32(outputs), batch, settings.loss_weights)
+            loss, parts = total_loss(_float32(outputs), batch, settings.loss.to_dict())
             if not math.isfinite(loss.item()):
                 raise TrainingError(
                     f"{model_path}: the loss became {loss.item()} at step {step}; the last good checkpoint "
@@ -238,14 +224,3 @@ def recalibrate_batch_norm(model, sampler: BatchSampler, steps: int, batches: in
         for norm, momentum in zip(norms, momenta):
             norm.momentum = momentum
     model.eval()
-
-
-def _plain(value):
-    """Dataclass dicts to JSON-like values (tuples to lists) for the model file."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

@@ -11,12 +11,12 @@ rule synthesize:
     benchmark:
         "results/benchmarks/synthesize/{dataset}.tsv"
     wildcard_constraints:
-        dataset=datasets_from("synthetic"),
+        dataset=plan.datasets_from("synthetic"),
     conda:
         "../../envs/aifdepth.yaml"
     threads: 1
     params:
-        args=lambda w: synthesize_arguments(w.dataset),
+        args=lambda w: plan.synthesize_arguments(w.dataset),
     shell:
         "aifdepth --threads {threads} synthesize {wildcards.dataset} {output} {params.args} > {log} 2>&1"
 
@@ -27,12 +27,12 @@ rule download:
     log:
         "results/logs/download/{dataset}/{name}.log",
     wildcard_constraints:
-        dataset=datasets_from("download"),
+        dataset=plan.datasets_from("download"),
     localrule: True  # cluster nodes often have no internet; the login node does the fetching
     conda:
         "../../envs/aifdepth.yaml"
     params:
-        mirror=lambda w: mirror_option(w.dataset),
+        mirror=lambda w: plan.mirror_option(w.dataset),
         checksums=CHECKSUMS,
     shell:
         "aifdepth download {wildcards.dataset} {wildcards.name} --out {output} --checksums {params.checksums}"
@@ -41,13 +41,13 @@ rule download:
 
 rule unpack:
     input:
-        lambda w: downloaded_files(w.dataset),
+        lambda w: plan.downloaded_files(w.dataset),
     output:
         directory("resources/{dataset}"),
     log:
         "results/logs/unpack/{dataset}.log",
     wildcard_constraints:
-        dataset=datasets_from("download"),
+        dataset=plan.datasets_from("download"),
     conda:
         "../../envs/aifdepth.yaml"
     shell:
@@ -60,11 +60,11 @@ rule link:
     log:
         "results/logs/link/{dataset}.log",
     wildcard_constraints:
-        dataset=datasets_from("manual"),
+        dataset=plan.datasets_from("manual"),
     localrule: True
     conda:
         "../../envs/aifdepth.yaml"
     params:
-        path=lambda w: config["datasets"][w.dataset]["path"],
+        path=lambda w: plan.manual_path(w.dataset),
     shell:
         "aifdepth link {wildcards.dataset} {params.path:q} --out {output} > {log} 2>&1"

@@ -3,7 +3,7 @@
 
 rule evaluate:
     input:
-        model=lambda w: model_file(w.dataset, w.variant),
+        model=lambda w: plan.model_file(w.dataset, w.variant),
         stacks="results/stacks/{dataset}/{testset}.h5",
     output:
         metrics="results/eval/{dataset}/{variant}/{testset}.json",
@@ -16,9 +16,9 @@ rule evaluate:
         "../../envs/aifdepth.yaml"
     threads: 1
     resources:
-        gpu=rule_resource("evaluate", "gpu"),
-        mem_mb=rule_resource("evaluate", "mem_mb"),
-        runtime=rule_resource("evaluate", "runtime"),
+        gpu=plan.rule_resource("evaluate", "gpu"),
+        mem_mb=plan.rule_resource("evaluate", "mem_mb"),
+        runtime=plan.rule_resource("evaluate", "runtime"),
     shell:
         "aifdepth --threads {threads} evaluate --model {input.model} --stacks {input.stacks} "
         "--out {output.metrics} --predictions {output.predictions} > {log} 2>&1"
@@ -26,4 +26,4 @@ rule evaluate:
 
 rule evaluations:
     input:
-        evaluation_files(),
+        plan.evaluation_files(),

@@ -3,7 +3,7 @@
 
 rule render_stack:
     input:
-        lambda w: dataset_root(w.dataset),
+        lambda w: plan.dataset_root(w.dataset),
     output:
         "results/stacks/{dataset}/{name}.h5",
     log:
@@ -14,11 +14,11 @@ rule render_stack:
         "../../envs/aifdepth.yaml"
     threads: 1
     params:
-        args=lambda w: stack_arguments(w.dataset, w.name),
+        args=lambda w: plan.stack_arguments(w.dataset, w.name),
     shell:
-        "aifdepth --threads {threads} stacks {wildcards.dataset} {input} --out {output} {params.args} > {log} 2>&1"
+        "aifdepth --threads {threads} build-stack {wildcards.dataset} {input} --out {output} {params.args} > {log} 2>&1"
 
 
 rule stacks:
     input:
-        all_stack_files(),
+        plan.stack_files(),

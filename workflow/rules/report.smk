@@ -3,7 +3,7 @@
 
 rule table:
     input:
-        lambda w: table_evaluations(w.name),
+        lambda w: plan.table_evaluations(w.name),
     output:
         tex=report("results/tables/{name}.tex", caption="../report/table.rst", category="Tables"),
         csv="results/tables/{name}.csv",
@@ -22,7 +22,7 @@ rule table:
 
 rule figure:
     input:
-        lambda w: figure_inputs(w.name),
+        lambda w: plan.figure_inputs(w.name),
     output:
         pdf="results/figures/{name}.pdf",
         png=report("results/figures/{name}.png", caption="../report/figure.rst", category="Figures"),
@@ -36,15 +36,15 @@ rule figure:
     conda:
         "../../envs/aifdepth.yaml"
     params:
-        scenes=lambda w: figure_scene_option(w.name),
+        scenes=lambda w: plan.figure_scene_option(w.name),
     shell:
         "aifdepth --threads 1 figure {wildcards.name} --pdf {output.pdf} --png {output.png} {params.scenes} > {log} 2>&1"
 
 
 rule claims:
     input:
-        tables=claims_tables(),
-        evaluations=evaluation_files(),
+        tables=plan.claims_tables(),
+        evaluations=plan.evaluation_files(),
     output:
         report("results/claims.md", caption="../report/claims.rst", category="Claims"),
     log:
@@ -55,17 +55,17 @@ rule claims:
     conda:
         "../../envs/aifdepth.yaml"
     shell:
-        "aifdepth claims --tables results/tables --out {output} {input.evaluations} > {log} 2>&1"
+        "aifdepth claims --tables {input.tables} --out {output} {input.evaluations} > {log} 2>&1"
 
 
 rule report_files:
     input:
-        report_files(),
+        plan.report_files(),
 
 
 rule seed_spread:
     input:
-        seed_run_files(),
+        plan.seed_run_files(),
     output:
         "results/seeds.md",
     log:

@@ -3,7 +3,7 @@
 
 rule train:
     input:
-        lambda w: train_stack_file(w.dataset, w.variant),
+        lambda w: plan.train_stack_file(w.dataset, w.variant),
     output:
         model="results/models/{dataset}/{variant}/model.pt",
         log_csv="results/models/{dataset}/{variant}/train.csv",
@@ -15,15 +15,15 @@ rule train:
         "../../envs/aifdepth.yaml"
     threads: 1
     resources:
-        gpu=rule_resource("train", "gpu"),
-        mem_mb=rule_resource("train", "mem_mb"),
-        runtime=rule_resource("train", "runtime"),
+        gpu=plan.rule_resource("train", "gpu"),
+        mem_mb=plan.rule_resource("train", "mem_mb"),
+        runtime=plan.rule_resource("train", "runtime"),
     params:
-        args=lambda w: train_arguments(w.dataset, w.variant),
+        settings=lambda w: plan.train_settings_json(w.dataset, w.variant),  # the whole object: any knob reruns
     shell:
-        "aifdepth --threads {threads} train {input} --out {output.model} --log {output.log_csv} {params.args} > {log} 2>&1"
+        "aifdepth --threads {threads} train {input} --out {output.model} --log {output.log_csv} --settings {params.settings:q} > {log} 2>&1"
 
 
 rule models:
     input:
-        model_files(),
+        plan.model_files(),

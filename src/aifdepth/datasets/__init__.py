@@ -1,20 +1,11 @@
-"""Readers of the five datasets' real on-disk formats (plus the RGB-D training set)."""
+"""Readers of the five datasets' real on-disk formats (plus the RGB-D training set), one module
+each, and their specs (`spec.SPECS`). A reader is imported only when a dataset is opened."""
 
-from ..errors import InputError
-from .base import Dataset, Sample
-from .ddff import DDFF
-from .defocusnet import DefocusNet
-from .hci import HCI
-from .middlebury import RGBD, Middlebury
-from .mobiledepth import MobileDepth
-
-DATASETS: dict[str, type[Dataset]] = {cls.name: cls for cls in (HCI, DDFF, DefocusNet, Middlebury, MobileDepth, RGBD)}
+from .spec import SPECS, DatasetSpec, spec
 
 
-def open_dataset(name: str, root, **options) -> Dataset:
-    if name not in DATASETS:
-        raise InputError(f"unknown dataset '{name}'; choose one of {sorted(DATASETS)}")
-    return DATASETS[name](root, **options)
+def open_dataset(name: str, root, **options):
+    return spec(name).open(root, **options)
 
 
-__all__ = ["DATASETS", "Dataset", "Sample", "open_dataset"]
+__all__ = ["SPECS", "DatasetSpec", "open_dataset", "spec"]

@@ -3,7 +3,7 @@
 A sample carries what its dataset ships: a light field (`views`), a focal stack
 (`stack` + `focus`) or an RGB image with disparity (`image` + `depth`), plus the GT
 depth and the all-in-focus image when known. Turning samples into the unified stack
-file is the job of `aifdepth.stacks`, so readers stay format-only.
+file is the job of `aifdepth.stackbuild`, so readers stay format-only.
 """
 
 from abc import ABC, abstractmethod
@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from .spec import SPECS
 
 
 @dataclass
@@ -29,7 +30,6 @@ class Dataset(ABC):
     """A dataset folder in its real layout."""
 
     name: str
-    unit: str  # "disparity" or "metres"
     splits: tuple[str, ...]
 
     def __init__(self, root):
@@ -39,6 +39,11 @@ class Dataset(ABC):
                 f"{self.root}: dataset folder for '{self.name}' not found; synthesize it "
                 f"(`aifdepth synthesize {self.name} {self.root}`) or point the config at the real data"
             )
+
+    @property
+    def unit(self) -> str:
+        """Of depth and focus positions, as the dataset's spec says."""
+        return SPECS[self.name].unit
 
     def check_split(self, split: str) -> None:
         if split not in self.splits:

@@ -41,7 +41,6 @@ def write_split_files(root, splits: dict[str, tuple[np.ndarray, np.ndarray | Non
 
 class DDFF(Dataset):
     name = "ddff"
-    unit = "disparity"
     splits = ("train", "val", "test")
 
     def _open(self, split):

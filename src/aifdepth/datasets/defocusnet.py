@@ -30,7 +30,6 @@ def depth_filename(index: int) -> str:
 
 class DefocusNet(Dataset):
     name = "defocusnet"
-    unit = "metres"
     splits = ("train", "test")
 
     def _indices(self) -> list[int]:

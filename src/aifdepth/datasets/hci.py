@@ -133,7 +133,6 @@ def write_scene(scene_dir, views: np.ndarray, disparity: np.ndarray, disp_range:
 
 class HCI(Dataset):
     name = "hci"
-    unit = "disparity"
     splits = ("train", "val", "heldout")
 
     def _scene_dirs(self) -> dict[str, Path]:

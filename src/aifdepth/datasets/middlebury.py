@@ -69,7 +69,6 @@ def write_scene(scene_dir, image: np.ndarray, disparity: np.ndarray) -> None:
 
 class Middlebury(Dataset):
     name = "middlebury"
-    unit = "disparity"
     splits = ("test",)
 
     def names(self, split):

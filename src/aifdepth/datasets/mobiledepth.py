@@ -60,7 +60,6 @@ def read_truth(root, scene: str) -> dict | None:
 
 class MobileDepth(Dataset):
     name = "mobiledepth"
-    unit = "disparity"
     splits = ("test",)
 
     def __init__(self, root, frames: str = "aligned"):

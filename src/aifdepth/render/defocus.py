@@ -16,8 +16,8 @@ import scipy.fft as sfft
 from scipy import ndimage
 
 from ..errors import InputError
-from ..layouts import focus_positions
 from ..parallel import thread_count
+from ..slices import focus_positions
 
 # Largest blur-radius difference, in pixels, between adjacent layers when the layer
 # width is chosen automatically; quantising depth then moves a blur edge by < 0.25 px.

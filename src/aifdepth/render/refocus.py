@@ -20,8 +20,8 @@ import numpy as np
 import scipy.fft as sfft
 
 from ..errors import InputError
-from ..layouts import focus_positions
 from ..parallel import thread_count
+from ..slices import focus_positions
 
 # Block size and window padding of the clipping correction. The padding bounds the
 # error of the windowed shift (the Fourier kernel's tail beyond it is ignored) to

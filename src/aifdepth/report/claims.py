@@ -302,8 +302,16 @@ def _verdict(holds: bool) -> str:
     return "holds" if holds else "does not hold"
 
 
-def write_claims(tables_folder, evaluation_paths, out_path) -> list[tuple[str, bool]]:
-    tables = Tables(tables_folder)
+def write_claims(table_paths, evaluation_paths, out_path) -> list[tuple[str, bool]]:
+    """Judge each claim whose tables are among `table_paths` (CSVs of one folder); a config that
+    builds only some tables gets the others' claims listed as not judged."""
+    table_paths = [Path(path) for path in table_paths]
+    folders = {path.parent for path in table_paths}
+    if len(folders) > 1:
+        raise InputError(f"claims: the table CSVs must be in one folder, got {sorted(map(str, folders))}")
+    tables = Tables(folders.pop() if folders else Path("."))
+    built = {path.stem for path in table_paths}
+    judged = [claim for claim in CLAIMS if set(claim.tables) <= built]
     lines = [
         "# Claims report",
         "",
@@ -313,7 +321,7 @@ def write_claims(tables_folder, evaluation_paths, out_path) -> list[tuple[str, b
         "|---|---|---|---|---|---|",
     ]
     verdicts = []
-    for claim in CLAIMS:
+    for claim in judged:
         verdict = claim.check(tables)
         sources = sorted(set().union(*(tables.sources(name) for name in claim.tables)))
         data = f"{', '.join(claim.tables)} ({'/'.join(sources)})"
@@ -322,6 +330,10 @@ def write_claims(tables_folder, evaluation_paths, out_path) -> list[tuple[str, b
             f"**{_verdict(verdict.holds)}** |"
         )
         verdicts.append((claim.key, verdict.holds))
+    for claim in CLAIMS:
+        if claim not in judged:
+            missing = ", ".join(sorted(set(claim.tables) - built))
+            lines.append(f"| {claim.key} | {claim.statement} | | | {missing} not built by this config | not judged |")
     lines += ["", "## Checks of this package", "", "| Check | Numbers | Verdict |", "|---|---|---|"]
     for check, numbers, holds in package_checks(evaluation_paths):
         lines.append(f"| {check} | {numbers} | **{_verdict(holds)}** |")

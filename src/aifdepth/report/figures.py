@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import InputError
 from ..io.atomic import atomic_path
 from ..stackfile import read_stacks
-from .layout import FIGURES, Figure, Panel
+from .contents import FIGURES, Figure, Panel
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # after choosing the file-only backend

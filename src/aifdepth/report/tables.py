@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..io.atomic import atomic_path
-from .layout import METRICS, TABLES, Cell, Table
+from .contents import METRICS, TABLES, Cell, Table
 
 SOURCE_COLUMN = "data"
 

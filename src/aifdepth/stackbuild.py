@@ -1,16 +1,20 @@
 """Turn any dataset into the unified stack file: refocus light fields, defocus RGB-D
 images, or take the stacks a dataset ships; then apply the stack layout."""
 
+from pathlib import Path
+
 import numpy as np
 from tqdm import tqdm
 
 from .align import align_stack
-from .datasets import Dataset
+from .datasets.base import Dataset
+from .datasets.hci import read_parameters, read_scene
 from .errors import InputError
-from .io.images import to_uint8
-from .layouts import random_subset, select_indices, uniform_focus
+from .io.images import read_rgb, to_uint8
+from .io.pfm import read_pfm
 from .render.defocus import defocus_stack
 from .render.refocus import refocus
+from .slices import random_subset, select_indices, uniform_focus
 from .stackfile import FocalStacks
 
 
@@ -110,22 +114,53 @@ def build_stacks(
     )
 
 
+def defocus_files(image_path, disparity_path, focus, aperture: float, dataset: str, source: str) -> FocalStacks:
+    """`aifdepth defocus`: an RGB image and its PFM disparity (inf/NaN = unknown) as a one-sample stack."""
+    disparity, image = read_pfm(disparity_path), read_rgb(image_path)
+    if image.shape[:2] != disparity.shape:
+        raise InputError(
+            f"{image_path}: image is {image.shape[1]}x{image.shape[0]} (WxH) but {disparity_path} is "
+            f"{disparity.shape[1]}x{disparity.shape[0]}; they must match"
+        )
+    if not np.isfinite(aperture) or aperture < 0:
+        raise InputError(f"--aperture must be a finite number >= 0, got {aperture}")
+    name = Path(image_path).parent.name or Path(image_path).stem
+    origin = {"image": str(image_path), "disparity": str(disparity_path)}
+    return defocused_image(image, disparity, focus, aperture, name=name, dataset=dataset, source=source, params=origin)
+
+
 def defocused_image(
     image, disparity, focus, aperture: float, name: str, dataset: str, source: str, params: dict
 ) -> FocalStacks:
     """One image and its disparity (inf/NaN = unknown) as a one-sample stack file's contents,
     defocused by the layered renderer; `params` records where they came from."""
     focus = [float(f) for f in focus]
-    stack = to_uint8(defocus_stack(image, disparity, focus, aperture))
-    depth = np.where(np.isfinite(disparity), disparity, np.nan).astype(np.float32)
     return FocalStacks(
-        stack=stack[None],
+        stack=to_uint8(defocus_stack(image, disparity, focus, aperture))[None],
         focus=np.asarray([focus], np.float32),
-        depth=depth[None],
+        depth=np.where(np.isfinite(disparity), disparity, np.nan).astype(np.float32)[None],
         aif=np.asarray(image)[None],
         names=[name],
         dataset=dataset,
         unit="disparity",
         source=source,
         params={"renderer": "defocus", "aperture": aperture, "focus": focus, **params},
+    )
+
+
+def refocused_scene(scene_dir, disparities) -> FocalStacks:
+    """`aifdepth refocus`: one HCI-format light-field scene refocused at `disparities`, as a one-sample stack."""
+    sample = read_scene(scene_dir)
+    synthetic = read_parameters(Path(scene_dir) / "parameters.cfg").get("meta", "synthetic", fallback="false")
+    disparities = [float(d) for d in disparities]
+    return FocalStacks(
+        stack=to_uint8(refocus(sample.views, disparities))[None],
+        focus=np.asarray([disparities], np.float32),
+        depth=sample.depth[None],
+        aif=sample.aif[None],
+        names=[sample.name],
+        dataset="hci",
+        unit="disparity",
+        source="synthetic" if synthetic == "true" else "real",
+        params={"renderer": "refocus", "disparities": disparities, "scene_dir": str(scene_dir)},
     )

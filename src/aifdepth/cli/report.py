@@ -1,0 +1,66 @@
+"""Stage 5 subcommands: the paper's tables and figures, the claims report and the seed spread."""
+
+import argparse
+import logging
+from pathlib import Path
+
+from ..report.contents import FIGURES, TABLES
+
+log = logging.getLogger("aifdepth")
+
+
+def table(args) -> None:
+    from ..report.tables import write_table
+
+    write_table(args.name, args.evaluations, args.tex, args.csv)
+    log.info("wrote %s and %s", args.tex, args.csv)
+
+
+def figure(args) -> None:
+    from ..report.figures import write_figure
+
+    write_figure(args.name, args.evaluations, args.stacks, args.pdf, args.png, scenes=args.scenes)
+    log.info("wrote %s and %s", args.pdf, args.png)
+
+
+def claims(args) -> None:
+    from ..report.claims import write_claims
+
+    verdicts = write_claims(args.tables, args.evaluations, args.out)
+    log.info("wrote %s: %d of %d claims hold", args.out, sum(h for _, h in verdicts), len(verdicts))
+
+
+def seeds(args) -> None:
+    from ..report.seeds import write_seed_report
+
+    verdicts = write_seed_report(args.evaluations, args.out)
+    log.info("wrote %s: %s", args.out, {claim: f"{sum(v)}/{len(v)} seeds" for claim, v in verdicts.items()})
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("table", help="one of the paper's tables as LaTeX and CSV, from evaluation JSONs")
+    p.add_argument("name", choices=list(TABLES))
+    p.add_argument("--evaluations", type=Path, default=Path("results/eval"), help="folder of the evaluation JSONs")
+    p.add_argument("--tex", type=Path, required=True)
+    p.add_argument("--csv", type=Path, required=True)
+    p.set_defaults(func=table)
+
+    p = commands.add_parser("figure", help="one of the paper's figures as PDF and PNG, from saved predictions")
+    p.add_argument("name", choices=list(FIGURES))
+    p.add_argument("--evaluations", type=Path, default=Path("results/eval"), help="folder of the predictions")
+    p.add_argument("--stacks", type=Path, default=Path("results/stacks"), help="folder of the stack files")
+    p.add_argument("--pdf", type=Path, required=True)
+    p.add_argument("--png", type=Path, required=True)
+    p.add_argument("--scenes", nargs="+", help="Mobile Depth figures: the scenes to show, one row each")
+    p.set_defaults(func=figure)
+
+    p = commands.add_parser("claims", help="the claims report: verdicts computed from the tables")
+    p.add_argument("--tables", type=Path, nargs="*", default=[], help="the table CSVs (one folder)")
+    p.add_argument("--out", type=Path, required=True, help="markdown report")
+    p.add_argument("evaluations", nargs="*", type=Path, help="evaluation JSONs for the package checks")
+    p.set_defaults(func=claims)
+
+    p = commands.add_parser("seeds", help="MAE spread over seeds and the per-seed verdicts of claims C5, C8, C9")
+    p.add_argument("--out", type=Path, required=True, help="markdown report")
+    p.add_argument("evaluations", nargs="+", type=Path, help="evaluation JSONs of .../{variant}[.seedN]/")
+    p.set_defaults(func=seeds)

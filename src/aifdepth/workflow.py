@@ -1,0 +1,376 @@
+"""The workflow's logic as plain functions of the config: merging an overlay, validating and
+cross-checking, and turning the config into each target's file list and each job's CLI
+arguments. The .smk files only call these, so every one of them has a unit test.
+
+No torch here: Snakemake imports this module every time it parses the workflow."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from .datasets.spec import SPECS
+from .errors import InputError
+from .report.claims import CLAIMS
+from .report.contents import FIGURES, TABLES, Cell
+from .report.seeds import SEED_MARK, split_seed
+from .settings import SECTIONS, VariantSettings, knob_schema
+
+SCHEMA = "workflow/schemas/config.schema.yaml"
+CHECKSUMS = "workflow/checksums.sha256"  # SHA-256 of every downloaded file, recorded on first use; commit it
+WORKFLOW_KEYS = ("dataset", "stacks")  # keys of a variant's `train:` that pick its data, not how it trains
+RULE_RESOURCES = {
+    "train": {"gpu": 0, "mem_mb": 4000, "runtime": 120},
+    "evaluate": {"gpu": 0, "mem_mb": 4000, "runtime": 30},
+}
+
+
+def merge_overlay(config: dict, basedir) -> dict:
+    """A config file with `extends: <base>` (a path from the repository root) changes only what it
+    names: it is merged over the base, and its `key: null` removes that key of the base (e.g. a
+    stack real data cannot have). Snakemake itself replaces config.yaml by a --configfile."""
+    config = dict(config)
+    base_name = config.pop("extends", None)
+    if base_name is None:
+        return config
+    base_path = Path(basedir) / base_name
+    if not base_path.is_file():
+        raise InputError(f"config: extends: {base_name} names no file ({base_path} not found)")
+    return _drop_nulls(_merged(yaml.safe_load(base_path.read_text()), config))
+
+
+def _merged(base: dict, overlay: dict) -> dict:
+    merged = dict(base)
+    for key, value in overlay.items():
+        merged[key] = (
+            _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+        )
+    return merged
+
+
+def _drop_nulls(settings: dict) -> dict:
+    return {k: _drop_nulls(v) if isinstance(v, dict) else v for k, v in settings.items() if v is not None}
+
+
+def config_schema(path) -> dict:
+    """The config schema of `path` with the knob sections (model, train, loss) filled in from
+    `aifdepth.settings` and the dataset names from `aifdepth.datasets.spec`, where they are declared."""
+    schema = yaml.safe_load(Path(path).read_text())
+    definitions = schema["$defs"]
+    definitions["model"]["properties"] = knob_schema(SECTIONS["model"])
+    definitions["loss"]["properties"] = knob_schema(SECTIONS["loss"])
+    definitions["train_settings"]["properties"] = {
+        **definitions["train_settings"]["properties"],
+        **knob_schema(SECTIONS["train"]),
+    }
+    per_dataset = {"datasets": "#/$defs/dataset", "stacks": "#/$defs/stack_set", "variants": "#/$defs/variant_set"}
+    for key, definition in per_dataset.items():
+        schema["properties"][key]["properties"] = {name: {"$ref": definition} for name in SPECS}
+    return schema
+
+
+def validate(config: dict, schema: dict) -> None:
+    """Every schema violation at once, each with the config key it concerns."""
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"  {'.'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}" for e in errors]
+        raise InputError("config.yaml does not follow workflow/schemas/config.schema.yaml:\n" + "\n".join(lines))
+
+
+@dataclass
+class Plan:
+    """A validated config and everything the rules ask of it. `notes` are the one-line
+    messages the workflow prints at start-up (e.g. a table this config cannot fill)."""
+
+    config: dict
+
+    @classmethod
+    def load(cls, config: dict, basedir) -> "Plan":
+        config = merge_overlay(config, basedir)
+        validate(config, config_schema(Path(basedir) / SCHEMA))
+        return cls(config)
+
+    def __post_init__(self):
+        self.notes: list[str] = []
+        self._check_datasets()
+        self._check_variants()
+        self.tables = {name: table for name, table in TABLES.items() if self._fills(f"table {name}", table.cells())}
+        self.figures = {
+            name: figure
+            for name, figure in FIGURES.items()
+            if self._fills(f"figure {name}", [p.cell for p in figure.panels])
+        }
+        self.claims = [claim for claim in CLAIMS if set(claim.tables) <= set(self.tables)]
+        left_out = [claim.key for claim in CLAIMS if claim not in self.claims]
+        if left_out:
+            self.notes.append(f"claims {', '.join(left_out)} left out of the report: their tables are left out")
+
+    # --- cross-checks ---------------------------------------------------------------------
+
+    def _check_datasets(self) -> None:
+        config = self.config
+        for dataset in config["stacks"]:
+            if dataset not in config["datasets"]:
+                raise InputError(
+                    f"config.yaml: stacks.{dataset} is declared but datasets.{dataset} is not; "
+                    f"add datasets.{dataset} (e.g. {{source: synthetic}}) or remove stacks.{dataset}"
+                )
+        for dataset, settings in config["datasets"].items():
+            published = SPECS[dataset].published
+            if settings["source"] != "synthetic" and published is None:
+                raise InputError(
+                    f"config.yaml: datasets.{dataset} exists only as embedded data; set its source to synthetic"
+                )
+            if settings["source"] == "download" and not published.files:
+                raise InputError(
+                    f"config.yaml: datasets.{dataset} cannot be downloaded automatically (its files are handed out "
+                    f"at {published.page}); fetch and unpack them, then set source: manual and path: "
+                    "<that folder>"
+                )
+
+    def _check_variants(self) -> None:
+        config = self.config
+        for dataset, variants in config["variants"].items():
+            for name, entry in variants.items():
+                used = [(dataset, test) for test in entry["test"]]
+                if "model_from" in entry:
+                    from_dataset, from_name = entry["model_from"].split("/")
+                    if from_name not in config["variants"].get(from_dataset, {}):
+                        raise InputError(
+                            f"config.yaml: variants.{dataset}.{name}.model_from names {entry['model_from']}, "
+                            "which is not a variant"
+                        )
+                else:
+                    used.append((entry["train"].get("dataset", dataset), entry["train"]["stacks"]))
+                    self.variant_settings(dataset, name)  # a bad knob fails here, naming the variant
+                for where, stack in used:
+                    if stack not in config["stacks"].get(where, {}):
+                        raise InputError(
+                            f"config.yaml: variants.{dataset}.{name} uses stacks.{where}.{stack}, which is not "
+                            f"declared; declared: {sorted(config['stacks'].get(where, {}))}"
+                        )
+        for dataset, names in config.get("seed_runs", {}).get("variants", {}).items():
+            for name in names:
+                if name not in config["variants"].get(dataset, {}):
+                    raise InputError(
+                        f"config.yaml: seed_runs.variants.{dataset} names {name}, which is not a variant of "
+                        f"variants.{dataset}; declared: {sorted(config['variants'].get(dataset, {}))}"
+                    )
+
+    def missing(self, cell: Cell) -> str | None:
+        """Why the config cannot fill a table cell or figure panel, or None if it can."""
+        entry = self.config["variants"].get(cell.dataset, {}).get(cell.variant)
+        if entry is None:
+            return f"variants.{cell.dataset}.{cell.variant} is not declared"
+        tests = entry["test"]
+        testset = cell.testset.removeprefix("{scene}_")  # per-scene figures name one stack per scene
+        if testset not in tests:
+            return f"variants.{cell.dataset}.{cell.variant}.test has no {testset} (it has {', '.join(tests)})"
+        return None
+
+    def _fills(self, what: str, cells) -> bool:
+        for cell in cells:
+            reason = self.missing(cell)
+            if reason:
+                self.notes.append(
+                    f"{what} left out of `all`: its cell {cell.dataset}/{cell.variant}/{cell.testset}: {reason}"
+                )
+                return False
+        return True
+
+    # --- data -----------------------------------------------------------------------------
+
+    @property
+    def datasets(self) -> list[str]:
+        return list(self.config["datasets"])
+
+    def datasets_from(self, source: str) -> str:
+        """A wildcard pattern matching the datasets of one source (one that matches nothing if none)."""
+        names = [name for name, settings in self.config["datasets"].items() if settings["source"] == source]
+        return "|".join(names) if names else "(?!)"
+
+    @staticmethod
+    def dataset_root(dataset: str) -> str:
+        return f"resources/{dataset}"
+
+    @staticmethod
+    def downloaded_files(dataset: str) -> list[str]:
+        return [f"resources/downloads/{dataset}/{remote.name}" for remote in SPECS[dataset].published.files]
+
+    def mirror_option(self, dataset: str) -> str:
+        mirror = self.config["datasets"][dataset].get("mirror")
+        return f"--mirror {mirror}" if mirror else ""
+
+    def manual_path(self, dataset: str) -> str:
+        return self.config["datasets"][dataset]["path"]
+
+    def synthesize_arguments(self, dataset: str) -> str:
+        settings = self.config["datasets"][dataset]
+        args = [f"--seed {settings.get('seed', 0)}"]
+        if "scenes" in settings:
+            args.append(f"--scenes {settings['scenes']}")
+        if "size" in settings:
+            args.append("--size {} {}".format(*settings["size"]))
+        if settings.get("heldout"):
+            args.append(f"--heldout {settings['heldout']}")
+        return " ".join(args)
+
+    # --- stacks ---------------------------------------------------------------------------
+
+    @staticmethod
+    def per_scene(dataset: str) -> bool:
+        """Scenes that differ in size and slice count (Mobile Depth): one stack file per scene."""
+        return SPECS[dataset].per_scene_stacks
+
+    def scenes(self, dataset: str) -> list[str]:
+        settings = self.config["datasets"][dataset]
+        return SPECS[dataset].scenes(settings["source"], settings.get("scenes"))
+
+    def stack_names(self, dataset: str) -> list[str]:
+        names = list(self.config["stacks"].get(dataset, {}))
+        if self.per_scene(dataset):
+            return [f"{scene}_{name}" for scene in self.scenes(dataset) for name in names]
+        return names
+
+    def stack_files(self) -> list[str]:
+        return [f"results/stacks/{d}/{name}.h5" for d in self.config["stacks"] for name in self.stack_names(d)]
+
+    def stack_layout(self, dataset: str, name: str) -> tuple[dict, str | None]:
+        """The config entry of a stack file, plus the scene it covers (per-scene datasets)."""
+        scene = None
+        if self.per_scene(dataset):
+            scene, name = name.split("_", 1)
+        layout = self.config["stacks"].get(dataset, {}).get(name)
+        if layout is None:
+            declared = sorted(self.config["stacks"].get(dataset, {}))
+            raise InputError(f"config.yaml: no stacks.{dataset}.{name} entry; declared: {declared}")
+        return layout, scene
+
+    def stack_arguments(self, dataset: str, name: str) -> str:
+        """CLI options of `aifdepth stacks` for one stack file."""
+        layout, scene = self.stack_layout(dataset, name)
+        source = "synthetic" if self.config["datasets"][dataset]["source"] == "synthetic" else "real"
+        args = [f"--split {layout['split']}", f"--source {source}", f"--seed {layout.get('seed', 0)}"]
+        for key in ("slices", "random_count", "frames", "align"):
+            if key in layout:
+                args.append(f"--{key.replace('_', '-')} {layout[key]}")
+        for key in ("focus_range", "indices", "aperture"):
+            if key in layout:
+                values = layout[key] if isinstance(layout[key], list) else [layout[key]]
+                args.append(f"--{key.replace('_', '-')} " + " ".join(map(str, values)))
+        if scene is not None:
+            args.append(f"--names {scene}")
+        return " ".join(args)
+
+    # --- training -------------------------------------------------------------------------
+
+    def variant(self, dataset: str, name: str) -> dict:
+        """The config entry of a variant; `name.seedN` is the same variant trained with seed N."""
+        base, seed = split_seed(name)
+        entry = self.config["variants"][dataset][base]
+        return entry if seed is None else {**entry, "train": {**entry["train"], "seed": seed}}
+
+    def variant_settings(self, dataset: str, name: str) -> VariantSettings:
+        """The variant's model, training and loss settings over the config's defaults (`model:`,
+        `training:`), checked: an unknown key or bad value names the variant."""
+        entry = self.variant(dataset, name)
+        train = {**self.config["training"], **entry["train"]}
+        values = {
+            "model": {**self.config.get("model", {}), **entry["model"]},
+            "train": {k: v for k, v in train.items() if k not in WORKFLOW_KEYS},
+            "loss": entry.get("loss", {}),
+        }
+        return VariantSettings.from_dict(values, where=f"config.yaml: variants.{dataset}.{name}")
+
+    def train_settings_json(self, dataset: str, name: str) -> str:
+        return self.variant_settings(dataset, name).to_json()
+
+    def train_stack_file(self, dataset: str, name: str) -> str:
+        train = {**self.config["training"], **self.variant(dataset, name)["train"]}
+        return f"results/stacks/{train.get('dataset', dataset)}/{train['stacks']}.h5"
+
+    def rule_resource(self, rule: str, key: str):
+        """A rule's resource from `resources:` in the config, else the CPU default."""
+        return self.config.get("resources", {}).get(rule, {}).get(key, RULE_RESOURCES[rule][key])
+
+    def model_file(self, dataset: str, name: str) -> str:
+        """The model a variant evaluates: its own, or that of the variant its `model_from` names."""
+        base, _ = split_seed(name)
+        source = self.config["variants"][dataset][base].get("model_from")
+        return f"results/models/{source if source else f'{dataset}/{name}'}/model.pt"
+
+    def model_files(self) -> list[str]:
+        return [
+            f"results/models/{d}/{v}/model.pt"
+            for d, variants in self.config["variants"].items()
+            for v, entry in variants.items()
+            if "model_from" not in entry
+        ]
+
+    # --- evaluation -----------------------------------------------------------------------
+
+    def test_stack_names(self, dataset: str, name: str) -> list[str]:
+        """A variant's test stacks as stack file names (per-scene datasets: one per scene)."""
+        tests = self.config["variants"][dataset][name]["test"]
+        if self.per_scene(dataset):
+            return [f"{scene}_{test}" for test in tests for scene in self.scenes(dataset)]
+        return list(tests)
+
+    def evaluation_files(self) -> list[str]:
+        return [
+            f"results/eval/{d}/{v}/{t}.json"
+            for d, variants in self.config["variants"].items()
+            for v in variants
+            for t in self.test_stack_names(d, v)
+        ]
+
+    def seed_run_files(self) -> list[str]:
+        """Evaluations of `seed_runs:` on each of the variant's test stacks, seed 0 (the main run) included."""
+        runs = self.config.get("seed_runs", {})
+        files = []
+        for dataset, names in runs.get("variants", {}).items():
+            for name in names:
+                for test in self.variant(dataset, name)["test"]:
+                    files.append(f"results/eval/{dataset}/{name}/{test}.json")
+                    files += [f"results/eval/{dataset}/{name}{SEED_MARK}{seed}/{test}.json" for seed in runs["seeds"]]
+        return files
+
+    # --- report ---------------------------------------------------------------------------
+
+    def _table(self, name: str):
+        if name not in self.tables:
+            raise InputError(f"table {name}: " + next(n for n in self.notes if n.startswith(f"table {name} ")))
+        return self.tables[name]
+
+    def _figure(self, name: str):
+        if name not in self.figures:
+            raise InputError(f"figure {name}: " + next(n for n in self.notes if n.startswith(f"figure {name} ")))
+        return self.figures[name]
+
+    def table_evaluations(self, name: str) -> list[str]:
+        return sorted({cell.evaluation() for cell in self._table(name).cells()})
+
+    def figure_scenes(self, name: str) -> list[str]:
+        """The scenes a per-scene figure (Mobile Depth) shows, one row each."""
+        figure = self._figure(name)
+        return self.scenes(figure.panels[0].cell.dataset)[: figure.samples] if figure.per_scene else []
+
+    def figure_inputs(self, name: str) -> list[str]:
+        figure = self._figure(name)
+        panels = figure.panels
+        if figure.per_scene:
+            panels = [panel.for_scene(scene) for scene in self.figure_scenes(name) for panel in panels]
+        return sorted({p.cell.predictions() for p in panels} | {p.cell.stacks() for p in panels})
+
+    def figure_scene_option(self, name: str) -> str:
+        scenes = self.figure_scenes(name)
+        return "--scenes " + " ".join(scenes) if scenes else ""
+
+    def claims_tables(self) -> list[str]:
+        return sorted({f"results/tables/{name}.csv" for claim in self.claims for name in claim.tables})
+
+    def report_files(self) -> list[str]:
+        tables = [f"results/tables/{name}.{ext}" for name in self.tables for ext in ("tex", "csv")]
+        figures = [f"results/figures/{name}.{ext}" for name in self.figures for ext in ("pdf", "png")]
+        return tables + figures + ["results/claims.md"]
