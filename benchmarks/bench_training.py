@@ -21,10 +21,13 @@ import torch
 from aifdepth.evaluate import evaluate
 from aifdepth.models import ModelConfig
 from aifdepth.parallel import set_threads
+from aifdepth.settings import LossWeights
 from aifdepth.train import TrainSettings, train
 
 BASE_MODEL = ModelConfig(architecture="aifdepthnet", conv="3d", attention=True)
-BASE_SETTINGS = TrainSettings(steps=200, batch_size=3, crop=64, learning_rate=1e-3, checkpoint_every=10**9)
+BASE_SETTINGS = TrainSettings(
+    steps=200, batch_size=3, crop=64, learning_rate=1e-3, checkpoint_every=10**9, loss=LossWeights(supervised=1.0)
+)
 
 # name -> (model changes, training changes); each lever alone on top of the previous default
 RECIPES = {

@@ -18,7 +18,7 @@ stacks=results/stacks/hci
 heldout=results/gpu_check/heldout_10.h5
 if [[ ! -f $heldout ]]; then
   aifdepth synthesize hci "$out/heldout_scenes" --scenes 28 --size 128 128 --seed 21
-  aifdepth stacks hci "$out/heldout_scenes" --split train --out "$heldout" --source synthetic --slices 10 \
+  aifdepth build-stack hci "$out/heldout_scenes" --split train --out "$heldout" --source synthetic --slices 10 \
     --focus-range -2.5 2.5
 fi
 tests=("$stacks/val_10.h5" "$heldout")
@@ -32,7 +32,7 @@ run() {  # name, steps, then more `aifdepth train` options
   local start end
   start=$(date +%s.%N)
   aifdepth --threads 4 train "$stacks/train_10.h5" --out "$out/$name/model.pt" --log "$out/$name/log.csv" \
-    --device "$device" --steps "$steps" --checkpoint-every 100000 "$@" > "$out/$name/train.log" 2>&1 || { tail "$out/$name/train.log"; return 1; }
+    --device "$device" --steps "$steps" --checkpoint-every 100000 --supervised 1 "$@" > "$out/$name/train.log" 2>&1 || { tail "$out/$name/train.log"; return 1; }
   end=$(date +%s.%N)
   for test in "${tests[@]}"; do
     aifdepth evaluate --model "$out/$name/model.pt" --stacks "$test" --device "$device" \

@@ -1,5 +1,28 @@
+"""Fixtures and paths the test modules share."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "tests" / "configs" / "tiny.yaml"  # a whole config of its own: `all` in about a minute
+
+
+def run_snakemake(workdir, *args, configfile=TINY) -> subprocess.CompletedProcess:
+    """The workflow in `workdir` with this checkout's Snakefile and Python, output captured."""
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir)]
+    command += ["--configfile", str(configfile), "--cores", "2", *args]
+    return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=1500, check=False)
+
+
+@pytest.fixture(scope="session")
+def snakemake():
+    return run_snakemake
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The DAG against its outputs: the tiny config builds every stack the config declares."""
+"""The DAG against its outputs: the tiny config runs `all` on its own, and config.yaml's whole
+experiment matrix runs on tiny data."""
 
 import json
 import os
@@ -11,37 +12,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import REPO, TINY
 
 from aifdepth.stackfile import read_stacks
 
-REPO = Path(__file__).resolve().parents[1]
-TINY = REPO / "tests" / "configs" / "tiny.yaml"
-
-
-def snakemake(workdir, *args, configfile=TINY):
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(configfile),
-        "--cores",
-        "2",
-        *args,
-    ]
-    return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=1500)
-
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(snakemake, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("dag")
-    result = snakemake(workdir, "stacks")
+    result = snakemake(workdir, "all")
     assert result.returncode == 0, result.stderr[-3000:]
+    (workdir / "snakemake.log").write_text(result.stderr)
     return workdir
 
 
@@ -85,14 +66,14 @@ def test_stack_contents_follow_the_layouts(built):
     assert not np.array_equal(aligned.stack[0, -1], unaligned.stack[0, -1])  # breathing and motion
 
 
-def test_every_job_logged_and_rerun_is_a_no_op(built):
+def test_every_job_logged_and_rerun_is_a_no_op(snakemake, built):
     logs = {str(p.relative_to(built / "results" / "logs")) for p in (built / "results" / "logs").rglob("*.log")}
     assert {"synthesize/hci.log", "stacks/hci/val_10.log", "stacks/mobiledepth/scene00_unaligned.log"} <= logs
-    again = snakemake(built, "stacks", "--dry-run")
+    again = snakemake(built, "all", "--dry-run")
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
 
 
-def test_one_stack_builds_only_what_it_needs(tmp_path):
+def test_one_stack_builds_only_what_it_needs(snakemake, tmp_path):
     result = snakemake(tmp_path, "results/stacks/middlebury/test_15.h5", "--dry-run")
     assert result.returncode == 0, result.stderr
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, flags=re.MULTILINE))
@@ -100,18 +81,26 @@ def test_one_stack_builds_only_what_it_needs(tmp_path):
     assert "resources/middlebury" in result.stdout and "resources/hci" not in result.stdout
 
 
-def test_bad_config_key_is_named(tmp_path):
+@pytest.mark.parametrize(
+    "section, key",
+    [(("datasets", "hci"), "scenez"), (("variants", "hci", "sup_3d_att", "model"), "architecure")],
+    ids=["dataset", "variant-knob"],
+)
+def test_misspelt_config_key_fails_at_parse_time_naming_it(snakemake, tmp_path, section, key):
     config = yaml.safe_load(TINY.read_text())
-    config["datasets"]["hci"]["scenez"] = 3
+    entry = config
+    for name in section:
+        entry = entry[name]
+    entry[key] = 3
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(config))
     result = snakemake(tmp_path, "--dry-run", configfile=bad)
     assert result.returncode != 0
-    output = result.stdout + result.stderr
-    assert "'scenez' was unexpected" in output and "datasets']['hci']" in output
+    assert f"{'.'.join(section)}: Additional properties are not allowed ('{key}' was unexpected)" in result.stdout + result.stderr
+    assert not (tmp_path / "resources").exists()
 
 
-def test_bad_config_value_is_named(tmp_path):
+def test_bad_config_value_is_named(snakemake, tmp_path):
     config = yaml.safe_load(TINY.read_text())
     config["stacks"]["hci"]["val_10"]["split"] = "validation"
     bad = tmp_path / "bad.yaml"
@@ -129,9 +118,6 @@ def test_lint_is_clean(tmp_path):
 
 
 def test_evaluations_of_every_variant(built):
-    """Training and evaluation jobs of the tiny config, on the stacks already built."""
-    result = snakemake(built, "evaluations")
-    assert result.returncode == 0, result.stderr[-3000:]
     config = yaml.safe_load(TINY.read_text())
     for dataset, variants in config["variants"].items():
         for name, entry in variants.items():
@@ -140,8 +126,28 @@ def test_evaluations_of_every_variant(built):
             for test in entry["test"]:
                 metrics = json.loads((built / "results" / "eval" / dataset / name / f"{test}.json").read_text())
                 assert np.isfinite(metrics["metrics"]["mae"]) and metrics["runtime"]["seconds_per_stack"] > 0
-    again = snakemake(built, "evaluations", "--dry-run")
-    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_all_leaves_out_what_the_config_cannot_fill(built):
+    """The tiny config declares table5's and figure4's variants only: those are built, every other
+    table and figure is left out with one start-up line naming a cell it lacks, and the claims
+    report judges the claims of table5 and lists the others as not judged."""
+    from aifdepth.report.claims import CLAIMS
+    from aifdepth.report.contents import FIGURES, TABLES
+
+    assert {p.stem for p in (built / "results" / "tables").glob("*.tex")} == {"table5"}
+    assert {p.stem for p in (built / "results" / "figures").glob("*.png")} == {"figure4"}
+    log = (built / "snakemake.log").read_text()
+    for name in set(TABLES) - {"table5"}:
+        assert len(re.findall(rf"table {name} left out of `all`: its cell \S+: variants\.", log)) == 1, name
+    for name in set(FIGURES) - {"figure4"}:
+        assert f"figure {name} left out of `all`" in log, name
+    claims = (built / "results" / "claims.md").read_text()
+    judged = [claim.key for claim in CLAIMS if claim.tables == ("table5",)]
+    assert judged
+    for claim in CLAIMS:
+        verdict = r"\*\*(holds|does not hold)\*\*" if claim.key in judged else "not judged"
+        assert re.search(rf"^\| {claim.key} \|.*{verdict} \|$", claims, re.MULTILINE), claim.key
 
 
 def paper_matrix_config(path: Path, **training) -> Path:
@@ -168,7 +174,7 @@ def paper_matrix_config(path: Path, **training) -> Path:
 
 
 @pytest.fixture(scope="module")
-def reported(tmp_path_factory):
+def reported(snakemake, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("report")
     config = paper_matrix_config(workdir / "matrix.yaml")
     result = snakemake(workdir, "all", configfile=config)
@@ -204,20 +210,35 @@ def test_every_figure_is_an_image_and_claims_have_verdicts(reported):
         assert re.search(rf"^\| C{i} \|.*\*\*(holds|does not hold)\*\* \|$", claims, re.MULTILINE), f"C{i}"
 
 
-def test_rerun_is_a_no_op_and_a_variant_edit_reruns_only_its_jobs(reported, tmp_path):
+def test_rerun_is_a_no_op(snakemake, reported):
     workdir, config = reported
     again = snakemake(workdir, "all", "--dry-run", configfile=config)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+@pytest.mark.parametrize(
+    "section, key, value",
+    [
+        ("train", "learning_rate", 0.002),
+        ("model", "depth_normalisation", "softplus"),
+        ("train", "batch_norm_batches", 5),
+    ],
+)
+def test_a_knob_edit_reruns_only_its_variants_jobs(snakemake, reported, tmp_path, section, key, value):
+    """Any knob, including one the rules never name (batch_norm_batches): the whole settings object
+    is the train rule's params."""
+    workdir, config = reported
     edited = yaml.safe_load(config.read_text())
-    edited["variants"]["hci"]["idx12569"]["train"]["learning_rate"] = 0.002
+    edited["variants"]["hci"]["idx12569"][section][key] = value
     edited_path = tmp_path / "edited.yaml"
     edited_path.write_text(yaml.safe_dump(edited))
     plan = snakemake(workdir, "all", "--dry-run", configfile=edited_path)
     jobs = job_counts(plan.stdout)
     assert jobs == {"train": 1, "evaluate": 1, "table": 1, "claims": 1, "all": 1}, plan.stdout[-2000:]
+    assert "results/models/hci/idx12569/model.pt" in plan.stdout
 
 
-def test_one_table_runs_only_the_jobs_it_needs(tmp_path):
+def test_one_table_runs_only_the_jobs_it_needs(snakemake, tmp_path):
     config = paper_matrix_config(tmp_path / "matrix.yaml")
     plan = snakemake(tmp_path, "results/tables/table2.tex", "--dry-run", configfile=config)
     jobs = job_counts(plan.stdout)

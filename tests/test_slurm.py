@@ -7,8 +7,8 @@ import subprocess
 import pandas as pd
 import pytest
 import yaml
+from conftest import REPO, TINY
 from slurm_cluster import SlurmUnavailable, start, stop
-from test_dag import REPO, TINY, snakemake
 
 PROFILE = REPO / "profiles" / "slurm"
 TABLE = "results/tables/main_table4.csv"
@@ -54,7 +54,7 @@ def ddff_config(path, **broken_variant):
     return path
 
 
-def test_cluster_run_gives_the_tables_of_a_local_run(cluster, tmp_path):
+def test_cluster_run_gives_the_tables_of_a_local_run(snakemake, cluster, tmp_path):
     config = ddff_config(tmp_path / "ddff.yaml")
     local, remote = tmp_path / "local", tmp_path / "slurm"
     local.mkdir()
@@ -75,7 +75,7 @@ def test_cluster_run_gives_the_tables_of_a_local_run(cluster, tmp_path):
     )
 
 
-def test_failing_job_is_reported_with_its_log(cluster, tmp_path):
+def test_failing_job_is_reported_with_its_log(snakemake, cluster, tmp_path):
     broken = {
         "broken": {
             "model": {"architecture": "aifdepthnet"},

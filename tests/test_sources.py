@@ -16,7 +16,7 @@ import h5py
 import numpy as np
 import pytest
 import yaml
-from test_dag import REPO, TINY, snakemake
+from conftest import REPO, TINY
 
 from aifdepth.cli import main
 from aifdepth.datasets import open_dataset
@@ -209,7 +209,7 @@ def test_manual_ddff_without_its_keys_is_refused(synthetic, tmp_path):
         link_manual("ddff", broken, tmp_path / "resources" / "ddff")
 
 
-def test_paper_configuration_plans_without_data(tmp_path):
+def test_paper_configuration_plans_without_data(snakemake, tmp_path):
     result = snakemake(tmp_path, "all", "--dry-run", "--printshellcmds", configfile=PAPER)
     assert result.returncode == 0, result.stderr[-3000:]
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, flags=re.MULTILINE))
@@ -227,7 +227,7 @@ def test_paper_configuration_plans_without_data(tmp_path):
     assert "gpu=1" in result.stdout
 
 
-def test_download_source_through_the_dag(mirror, tmp_path):
+def test_download_source_through_the_dag(snakemake, mirror, tmp_path):
     """`source: download` in the config: the DAG fetches, records the checksums, unpacks and renders."""
     config = yaml.safe_load(TINY.read_text())
     config["datasets"]["middlebury"] = {"source": "download", "mirror": mirror}

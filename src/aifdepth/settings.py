@@ -186,7 +186,7 @@ class VariantSettings:
         loss = self.training.loss
         if self.model.architecture != "classical" and not (loss.supervised or loss.unsupervised):
             raise InputError(
-                f"a {self.model.architecture} network needs a loss: set loss.supervised or loss.unsupervised above 0"
+                f"an {self.model.architecture} network needs a loss: set loss.supervised or loss.unsupervised above 0"
             )
 
     def to_dict(self) -> dict:
@@ -201,7 +201,10 @@ class VariantSettings:
         if unknown:
             raise InputError(f"{where}: unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
         parts = {name: section.from_dict(values.get(name, {}), f"{where}.{name}") for name, section in SECTIONS.items()}
-        return cls(parts["model"], replace(parts["train"], loss=parts["loss"]))
+        try:
+            return cls(parts["model"], replace(parts["train"], loss=parts["loss"]))
+        except InputError as err:
+            raise InputError(f"{where}: {err}") from None
 
 
 def knob_schema(section) -> dict:

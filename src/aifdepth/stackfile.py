@@ -1,4 +1,4 @@
-"""The unified focal-stack file every dataset is converted to (DESIGN.md).
+"""The unified focal-stack file every dataset is converted to.
 
 `stack` (N,S,H,W,3) uint8, `focus` (N,S) float32 in the dataset's unit, `depth` (N,H,W)
 float32 (NaN = unknown), optional `aif` (N,H,W,3) uint8, `name` (N) strings; attrs

@@ -22,7 +22,7 @@ from .render.defocus import defocus_stack
 from .render.refocus import refocus
 from .synth.scene import random_scene, render_lightfield, render_view
 
-# Scene disparity ranges in each dataset's unit, inside the GT masks of DESIGN.md.
+# Scene disparity ranges in each dataset's unit, inside the GT masks of the dataset specs.
 HCI_DISPARITY = (-2.0, 2.0)
 DDFF_PIXEL_DISPARITY = (-1.4, 1.4)  # light-field pixels; mapped onto DDFF's unit below
 MIDDLEBURY_DISPARITY = (6.0, 64.0)  # a little wider than the [10, 60] mask, as in the real GT

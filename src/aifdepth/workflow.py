@@ -75,7 +75,7 @@ def validate(config: dict, schema: dict) -> None:
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         lines = [f"  {'.'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}" for e in errors]
-        raise InputError("config.yaml does not follow workflow/schemas/config.schema.yaml:\n" + "\n".join(lines))
+        raise InputError("the config does not follow workflow/schemas/config.schema.yaml:\n" + "\n".join(lines))
 
 
 @dataclass

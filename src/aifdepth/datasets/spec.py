@@ -34,7 +34,7 @@ def published(page: str, *files: tuple[str, str], unpacked=None) -> Published:
 @dataclass(frozen=True)
 class DatasetSpec:
     name: str
-    reader: str  # "module:Class" of this package
+    reader: str  # "package.module:Class" of the reader, imported when the dataset is opened
     unit: str  # of depth and focus positions: "disparity" or "metres"
     synthetic_size: tuple[int, int]  # (height, width) the synthesizer uses unless told otherwise
     synthetic_scenes: int
@@ -46,7 +46,7 @@ class DatasetSpec:
 
     def open(self, root, **options):
         module, _, cls = self.reader.partition(":")
-        return getattr(importlib.import_module(f"{__package__}.{module}"), cls)(root, **options)
+        return getattr(importlib.import_module(module), cls)(root, **options)
 
     def scenes(self, source: str, count: int | None = None) -> list[str]:
         """Scene names of a per-scene dataset: the real captures', or the synthetic stand-in's."""
@@ -64,7 +64,7 @@ SPECS = {
     for spec in (
         DatasetSpec(
             "hci",
-            "hci:HCI",
+            "aifdepth.datasets.hci:HCI",
             "disparity",
             (128, 128),
             24,
@@ -77,7 +77,7 @@ SPECS = {
         ),
         DatasetSpec(
             "ddff",
-            "ddff:DDFF",
+            "aifdepth.datasets.ddff:DDFF",
             "disparity",
             (96, 128),
             40,
@@ -90,7 +90,7 @@ SPECS = {
         ),
         DatasetSpec(
             "defocusnet",
-            "defocusnet:DefocusNet",
+            "aifdepth.datasets.defocusnet:DefocusNet",
             "metres",
             (128, 128),
             50,
@@ -103,7 +103,7 @@ SPECS = {
         ),
         DatasetSpec(
             "middlebury",
-            "middlebury:Middlebury",
+            "aifdepth.datasets.middlebury:Middlebury",
             "disparity",
             (168, 248),
             15,
@@ -116,10 +116,10 @@ SPECS = {
             ),
         ),
         # The procedural RGB-D training set for Middlebury: trained for it, so scored like it.
-        DatasetSpec("rgbd", "middlebury:RGBD", "disparity", (168, 248), 40, scored_as="middlebury"),
+        DatasetSpec("rgbd", "aifdepth.datasets.middlebury:RGBD", "disparity", (168, 248), 40, scored_as="middlebury"),
         DatasetSpec(
             "mobiledepth",
-            "mobiledepth:MobileDepth",
+            "aifdepth.datasets.mobiledepth:MobileDepth",
             "disparity",
             (120, 160),
             3,
@@ -146,14 +146,14 @@ SPECS = {
 PUBLISHED_DATASETS = tuple(name for name, spec in SPECS.items() if spec.published is not None)
 
 
-def spec(name: str) -> DatasetSpec:
+def spec_of(name: str) -> DatasetSpec:
     if name not in SPECS:
         raise InputError(f"unknown dataset '{name}'; choose one of {', '.join(SPECS)}")
     return SPECS[name]
 
 
 def published_by(name: str) -> Published:
-    found = spec(name).published
+    found = spec_of(name).published
     if found is None:
         raise InputError(f"dataset '{name}' has no published download; use `source: synthetic`")
     return found
