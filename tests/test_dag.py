@@ -96,7 +96,10 @@ def test_misspelt_config_key_fails_at_parse_time_naming_it(snakemake, tmp_path, 
     bad.write_text(yaml.safe_dump(config))
     result = snakemake(tmp_path, "--dry-run", configfile=bad)
     assert result.returncode != 0
-    assert f"{'.'.join(section)}: Additional properties are not allowed ('{key}' was unexpected)" in result.stdout + result.stderr
+    assert (
+        f"{'.'.join(section)}: Additional properties are not allowed ('{key}' was unexpected)"
+        in result.stdout + result.stderr
+    )
     assert not (tmp_path / "resources").exists()
 
 
@@ -126,6 +129,17 @@ def test_evaluations_of_every_variant(built):
             for test in entry["test"]:
                 metrics = json.loads((built / "results" / "eval" / dataset / name / f"{test}.json").read_text())
                 assert np.isfinite(metrics["metrics"]["mae"]) and metrics["runtime"]["seconds_per_stack"] > 0
+
+
+def test_one_evaluation_job_per_variant_and_each_file_a_target(built, snakemake):
+    logs = {
+        p.relative_to(built / "results" / "logs" / "evaluate") for p in (built / "results/logs/evaluate").rglob("*")
+    }
+    assert Path("hci/sup_3d_att.log") in logs and Path("hci/sup_3d_att") not in logs
+    (built / "results" / "eval" / "hci" / "sup_3d_att" / "val_10_i13579.json").unlink()
+    plan = snakemake(built, "results/eval/hci/sup_3d_att/val_10_i13579.json", "--dry-run")
+    assert job_counts(plan.stdout) == {"evaluate": 1}, plan.stdout[-2000:]
+    assert snakemake(built, "results/eval/hci/sup_3d_att/val_10_i13579.json").returncode == 0
 
 
 def test_all_leaves_out_what_the_config_cannot_fill(built):
@@ -242,12 +256,17 @@ def test_one_table_runs_only_the_jobs_it_needs(snakemake, tmp_path):
     config = paper_matrix_config(tmp_path / "matrix.yaml")
     plan = snakemake(tmp_path, "results/tables/table2.tex", "--dry-run", configfile=config)
     jobs = job_counts(plan.stdout)
-    # sup_3d_att, arbitrary and the three same-as-test models, on three test stacks
-    assert jobs["train"] == 5 and jobs["evaluate"] == 9 and jobs["table"] == 1, jobs
+    # sup_3d_att, arbitrary and the three same-as-test models, each evaluated by one job
+    assert jobs["train"] == 5 and jobs["evaluate"] == 5 and jobs["table"] == 1, jobs
     assert "figure" not in jobs and "claims" not in jobs
 
 
 def job_counts(dry_run_stdout: str) -> dict[str, int]:
-    """The 'Job stats' block of a dry run as {rule: count}."""
+    """The 'Job stats' block of a dry run as {rule: count}; the per-variant evaluation rules
+    (evaluate_<dataset>_<variant>) count as `evaluate`."""
     block = dry_run_stdout.split("Job stats:")[1].split("total")[0]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", block, re.MULTILINE)}
+    counts: dict[str, int] = {}
+    for match in re.finditer(r"^(\w+)\s+(\d+)$", block, re.MULTILINE):
+        rule = "evaluate" if match.group(1).startswith("evaluate_") else match.group(1)
+        counts[rule] = counts.get(rule, 0) + int(match.group(2))
+    return counts

@@ -66,3 +66,12 @@ def test_a_killed_holder_frees_its_slot(tmp_path):
         thread.join(10)
     finally:
         holder.kill()
+
+
+def test_thread_budget_reaches_opencv_imported_after_it():
+    code = (
+        "import sys\nfrom aifdepth.parallel import set_threads\nset_threads(1)\n"
+        "assert 'cv2' not in sys.modules\nimport cv2\nprint(cv2.getNumThreads())"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "1"

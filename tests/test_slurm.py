@@ -64,7 +64,8 @@ def test_cluster_run_gives_the_tables_of_a_local_run(snakemake, cluster, tmp_pat
     result = snakemake(remote, TABLE, "--profile", str(PROFILE), "--jobs", "4", configfile=config)
     assert result.returncode == 0, result.stderr[-5000:]
     submitted = re.findall(r"has been submitted with SLURM jobid \d+ \(log: .*/rule_(\w+?)/", result.stderr)
-    assert sorted(submitted) == ["evaluate"] * 3 + ["render_stack", "synthesize"] + ["train"] * 3
+    expected = [f"evaluate_ddff_{variant}" for variant in ("classical", "defocusnet", "ours")]
+    assert sorted(submitted) == [*expected, "render_stack", "synthesize"] + ["train"] * 3
     assert "localrule table:" in result.stderr  # seconds of work stay on the submitting node
     run_id = re.search(r"SLURM run ID: (\S+)", result.stderr).group(1)
     jobs = subprocess.run(["scontrol", "-o", "show", "job"], capture_output=True, text=True, check=True).stdout

@@ -208,6 +208,20 @@ def test_evaluate_writes_metrics_runtime_and_predictions(trained, hci_stacks, tm
     assert stored["paper_compatible"]["abs_rel_sum"] == pytest.approx(4 * result["metrics"]["abs_rel"], rel=1e-6)
 
 
+def test_one_evaluate_call_scores_several_stack_files_as_separate_calls_do(trained, hci_stacks, tmp_path):
+    """The workflow evaluates each model once on all its test stacks: the same numbers per file."""
+    files = [hci_stacks / "val.h5", hci_stacks / "train.h5"]
+    outs = [tmp_path / "val.json", tmp_path / "train.json"]
+    args = ["evaluate", "--model", str(trained), "--stacks", *map(str, files), "--out", *map(str, outs)]
+    assert main([*args, "--predictions", str(tmp_path / "val.h5"), str(tmp_path / "train.h5")]) == 0
+    for stacks, out in zip(files, outs):
+        alone = evaluate(trained, stacks, tmp_path / "alone.json")
+        together = json.loads(out.read_text())
+        assert together["stacks"] == str(stacks) and together["metrics"]["mae"] == alone["metrics"]["mae"]
+    assert (tmp_path / "train.h5").is_file()
+    assert main([*args[:-1], "--predictions", str(tmp_path / "p.h5")]) == 2  # one output per stack file
+
+
 def test_predict_round_trips_a_stack_file(trained, hci_stacks, tmp_path):
     from aifdepth.io.pfm import read_pfm
 

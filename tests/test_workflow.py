@@ -15,7 +15,7 @@ from aifdepth.datasets import spec as dataset_spec
 from aifdepth.errors import InputError
 from aifdepth.report import contents
 from aifdepth.report.contents import Cell, Table
-from aifdepth.settings import SECTIONS, knobs, settings_kind
+from aifdepth.settings import SECTIONS, knob_kind, knobs
 from aifdepth.workflow import Plan
 
 MAIN = yaml.safe_load((REPO / "config.yaml").read_text())
@@ -31,7 +31,7 @@ def plan(config: dict) -> Plan:
 
 def other_value(f):
     """A valid value of a knob that differs from its default."""
-    element, is_list = settings_kind(f)
+    element, is_list = knob_kind(f)
     if f.metadata["choices"]:
         return next(c for c in f.metadata["choices"] if c != f.default)
     if element is bool:
@@ -120,7 +120,7 @@ def test_a_bad_knob_value_names_the_variant():
         plan(config)
     config = tiny()
     del config["variants"]["hci"]["sup_3d_att"]["loss"]
-    with pytest.raises(InputError, match=r"variants\.hci\.sup_3d_att.*needs a loss"):
+    with pytest.raises(InputError, match=r"variants\.hci\.sup_3d_att: training aifdepthnet needs a loss"):
         plan(config)
 
 

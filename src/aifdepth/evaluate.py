@@ -11,6 +11,7 @@ import torch
 
 from .batches import to_tensors
 from .devices import device_name, pick_device, synchronise
+from .errors import InputError
 from .io.atomic import atomic_path
 from .io.images import to_uint8
 from .metrics import aggregate, image_metrics, psnr, ssim, valid_mask
@@ -45,8 +46,28 @@ def evaluate(
     metric_dataset: str | None = None,
 ) -> dict:
     """Write the evaluation JSON (and predictions for figures); returns the JSON dict."""
+    return evaluate_all(model_path, [stacks_path], [out_json], [predictions_path], device, metric_dataset)[0]
+
+
+def evaluate_all(
+    model_path, stacks_paths, out_jsons, predictions_paths=None, device: str | None = None, metric_dataset=None
+) -> list[dict]:
+    """`evaluate` on several stack files with the model loaded once (a process per model, not per file)."""
+    predictions_paths = predictions_paths or [None] * len(stacks_paths)
+    if not len(stacks_paths) == len(out_jsons) == len(predictions_paths):
+        raise InputError(
+            f"evaluate: {len(stacks_paths)} stack files, {len(out_jsons)} outputs and {len(predictions_paths)} "
+            "prediction files; give one output (and one prediction file) per stack file"
+        )
     device = pick_device(device)
     model, config, info = load_model(model_path, device)
+    return [
+        _evaluate_loaded(model, config, info, model_path, *paths, device, metric_dataset)
+        for paths in zip(stacks_paths, out_jsons, predictions_paths)
+    ]
+
+
+def _evaluate_loaded(model, config, info, model_path, stacks_path, out_json, predictions_path, device, metric_dataset):
     stacks = require_focal_stacks(read_stacks(stacks_path), stacks_path)
     dataset = metric_dataset or stacks.dataset
     predict_sample(model, stacks.stack[0], stacks.focus[0], device)  # warm-up, not timed

@@ -5,24 +5,25 @@ import contextlib
 import fcntl
 import logging
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
-
-import cv2
 
 log = logging.getLogger(__name__)
 SLOT_POLL_SECONDS = 0.5
 
 
 def set_threads(count: int) -> None:
-    """Limit OpenCV, FFT workers, slice pools and torch (which reads OMP_NUM_THREADS when
-    it is imported, after this) of this process to `count` threads."""
+    """Limit OpenCV, FFT workers, slice pools and torch of this process to `count` threads.
+    OpenCV and torch read their variables when they are imported, which commands that need
+    neither (tables, claims, `--help`) then never pay for."""
     if count < 1:
         raise ValueError(f"--threads must be at least 1, got {count}")
-    os.environ["AIFDEPTH_THREADS"] = str(count)
-    os.environ["OMP_NUM_THREADS"] = str(count)
-    cv2.setNumThreads(count)
+    for variable in ("AIFDEPTH_THREADS", "OMP_NUM_THREADS", "OPENCV_FOR_THREADS_NUM"):
+        os.environ[variable] = str(count)
+    if "cv2" in sys.modules:  # imported already: its pool is sized
+        sys.modules["cv2"].setNumThreads(count)
 
 
 def thread_count() -> int:

@@ -19,12 +19,9 @@ def knob(default, help: str, *, choices: tuple | None = None, minimum: float | N
     return field(default=default, metadata={"choices": choices, "minimum": minimum, "above": above, "help": help})
 
 
-def settings_kind(f) -> tuple[type, bool]:
+def knob_kind(f) -> tuple[type, bool]:
     """(element type, is a list) of a knob: int, float, str, bool or tuple[int, ...] | None."""
-    return _kind(f.type)
-
-
-def _kind(annotation) -> tuple[type, bool]:
+    annotation = f.type
     if isinstance(annotation, types.UnionType):  # X | None
         (annotation,) = (a for a in typing.get_args(annotation) if a is not type(None))
     if typing.get_origin(annotation) is tuple:
@@ -45,11 +42,11 @@ class Section:
     def __post_init__(self):
         for f in knobs(self):
             value = getattr(self, f.name)
-            element, is_list = _kind(f.type)
+            element, is_list = knob_kind(f)
             if is_list and value is not None:
                 value = tuple(value)
-                object.__setattr__(self, f.name, value)
-            for item in value if is_list and value is not None else () if is_list else (value,):
+                object.__setattr__(self, f.name, value)  # frozen: lists from JSON become tuples once
+            for item in (value or ()) if is_list else (value,):
                 self._check(f, element, item)
 
     def _check(self, f, element: type, value) -> None:
@@ -168,8 +165,6 @@ class TrainSettings(Section):
         super().__post_init__()
         if self.regime == "indices" and not self.indices:
             raise InputError("train.regime indices needs train.indices, a list of 1-based slice indices")
-        if isinstance(self.loss, dict):
-            object.__setattr__(self, "loss", LossWeights.from_dict(self.loss))
 
 
 SECTIONS = {"model": ModelConfig, "train": TrainSettings, "loss": LossWeights}
@@ -186,7 +181,7 @@ class VariantSettings:
         loss = self.training.loss
         if self.model.architecture != "classical" and not (loss.supervised or loss.unsupervised):
             raise InputError(
-                f"an {self.model.architecture} network needs a loss: set loss.supervised or loss.unsupervised above 0"
+                f"training {self.model.architecture} needs a loss: set loss.supervised or loss.unsupervised above 0"
             )
 
     def to_dict(self) -> dict:
@@ -211,7 +206,7 @@ def knob_schema(section) -> dict:
     """JSON-schema properties of a section's knobs, for the config schema."""
     properties = {}
     for f in knobs(section):
-        element, is_list = _kind(f.type)
+        element, is_list = knob_kind(f)
         item: dict[str, Any] = {
             bool: {"type": "boolean"},
             int: {"type": "integer"},

@@ -4,6 +4,7 @@ arguments. The .smk files only call these, so every one of them has a unit test.
 
 No torch here: Snakemake imports this module every time it parses the workflow."""
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -312,10 +313,31 @@ class Plan:
 
     def test_stack_names(self, dataset: str, name: str) -> list[str]:
         """A variant's test stacks as stack file names (per-scene datasets: one per scene)."""
-        tests = self.config["variants"][dataset][name]["test"]
+        tests = self.variant(dataset, name)["test"]
         if self.per_scene(dataset):
             return [f"{scene}_{test}" for test in tests for scene in self.scenes(dataset)]
         return list(tests)
+
+    def evaluated_variants(self) -> list[tuple[str, str]]:
+        """(dataset, variant) of every evaluation job: each variant, and each seed run of `seed_runs:`."""
+        variants = [(d, v) for d, names in self.config["variants"].items() for v in names]
+        runs = self.config.get("seed_runs", {})
+        seeds = [f"{SEED_MARK}{seed}" for seed in runs.get("seeds", [])]
+        return variants + [(d, v + s) for d, names in runs.get("variants", {}).items() for v in names for s in seeds]
+
+    def evaluation_job(self, dataset: str, name: str) -> dict:
+        """One job per variant: its model loads once and evaluates every test stack (the rule,
+        its inputs and its outputs, one per test stack, so each file stays a target)."""
+        tests = self.test_stack_names(dataset, name)
+        return {
+            "name": "evaluate_" + re.sub(r"\W", "_", f"{dataset}_{name}"),
+            "model": self.model_file(dataset, name),
+            "stacks": [f"results/stacks/{dataset}/{test}.h5" for test in tests],
+            "metrics": [f"results/eval/{dataset}/{name}/{test}.json" for test in tests],
+            "predictions": [f"results/eval/{dataset}/{name}/{test}.h5" for test in tests],
+            "log": f"results/logs/evaluate/{dataset}/{name}.log",
+            "benchmark": f"results/benchmarks/evaluate/{dataset}/{name}.tsv",
+        }
 
     def evaluation_files(self) -> list[str]:
         return [

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..parallel import cpu_slot
-from ..settings import SECTIONS, VariantSettings, knobs, settings_kind
+from ..settings import SECTIONS, VariantSettings, knob_kind, knobs
 
 log = logging.getLogger("aifdepth")
 
@@ -59,21 +59,24 @@ def train(args) -> None:
 
 def evaluate(args) -> None:
     from ..devices import pick_device
-    from ..evaluate import evaluate
+    from ..evaluate import evaluate_all
 
     device = pick_device(args.device)
     with cpu_slot_on(device):  # also keeps other jobs' processes off the cores it times
-        result = evaluate(args.model, args.stacks, args.out, args.predictions, device=device, metric_dataset=args.mask)
-    metrics = result["metrics"]
-    log.info(
-        "%s on %s: MAE %.4f MSE %.4f RMSE %.4f, %.4f s/stack",
-        args.model,
-        args.stacks,
-        metrics["mae"],
-        metrics["mse"],
-        metrics["rmse"],
-        result["runtime"]["seconds_per_stack"],
-    )
+        results = evaluate_all(
+            args.model, args.stacks, args.out, args.predictions, device=device, metric_dataset=args.mask
+        )
+    for result in results:
+        metrics = result["metrics"]
+        log.info(
+            "%s on %s: MAE %.4f MSE %.4f RMSE %.4f, %.4f s/stack",
+            args.model,
+            result["stacks"],
+            metrics["mae"],
+            metrics["mse"],
+            metrics["rmse"],
+            result["runtime"]["seconds_per_stack"],
+        )
 
 
 def predict(args) -> None:
@@ -101,7 +104,7 @@ def add_knob_options(parser: argparse.ArgumentParser) -> None:
     for section_name, section in SECTIONS.items():
         group = parser.add_argument_group(f"{section_name} settings (config.yaml: a variant's {section_name}:)")
         for f in knobs(section):
-            element, is_list = settings_kind(f)
+            element, is_list = knob_kind(f)
             option = {"help": f"{f.metadata['help']} (default: {f.default})", "default": None}
             if element is bool:
                 option["action"] = argparse.BooleanOptionalAction
@@ -124,11 +127,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_knob_options(p)
     p.set_defaults(func=train)
 
-    p = commands.add_parser("evaluate", help="metrics, runtime and AiF quality of a model on a stack file")
+    p = commands.add_parser("evaluate", help="metrics, runtime and AiF quality of a model on stack files")
     p.add_argument("--model", type=Path, required=True)
-    p.add_argument("--stacks", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True, help="evaluation JSON")
-    p.add_argument("--predictions", type=Path, help="h5 file for the predicted depth and AiF")
+    p.add_argument("--stacks", type=Path, nargs="+", required=True, help="stack files, the model loaded once")
+    p.add_argument("--out", type=Path, nargs="+", required=True, help="evaluation JSON, one per stack file")
+    p.add_argument("--predictions", type=Path, nargs="+", help="h5 files for the predicted depth and AiF, one each")
     p.add_argument("--mask", help="dataset whose GT mask applies (default: the stack file's dataset)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.set_defaults(func=evaluate)

@@ -9,11 +9,9 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
-import pandas as pd
-
 from ..errors import InputError
 from ..io.atomic import atomic_path
-from .tables import SOURCE_COLUMN
+from .contents import SOURCE_COLUMN
 
 HCI_T2 = ("3 (1, 5, 9)", "5 (1, 3, 5, 7, 9)", "9 (1, 2, ..., 9)")
 REGIMES = ("Fixed 10", "Arbitrary 2~10", "Same as testing")
@@ -24,9 +22,11 @@ class Tables:
 
     def __init__(self, folder):
         self.folder = Path(folder)
-        self.frames: dict[str, pd.DataFrame] = {}
+        self.frames = {}  # name -> pandas DataFrame
 
-    def frame(self, name: str) -> pd.DataFrame:
+    def frame(self, name: str):
+        import pandas as pd  # here, not at import: the workflow reads CLAIMS at every start-up
+
         if name not in self.frames:
             path = self.folder / f"{name}.csv"
             if not path.is_file():

@@ -4,6 +4,8 @@ the DAG asks for exactly the evaluations a table needs."""
 
 from dataclasses import dataclass, replace
 
+SOURCE_COLUMN = "data"  # the CSV column naming the data (synthetic or real) behind each row
+
 # metric key of the evaluation JSON -> (column header, True when lower is better)
 METRICS = {
     "mae": ("MAE", True),

@@ -9,9 +9,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..io.atomic import atomic_path
-from .contents import METRICS, TABLES, Cell, Table
-
-SOURCE_COLUMN = "data"
+from .contents import METRICS, SOURCE_COLUMN, TABLES, Cell, Table
 
 
 def read_evaluation(path) -> dict:
