@@ -138,10 +138,6 @@ def _add_clipping_correction(stack: np.ndarray, views: np.ndarray, disparities: 
     grid_rows, grid_cols, height, width, _ = views.shape
     flat_views = views.reshape(grid_rows * grid_cols, height, width, 3)
     risky = _risky_blocks(flat_views)
-    # Periodic padding once, so every correction window (it may wrap around the border, as
-    # the FFT does) is a plain slice of it: row r of a view is row r + _PAD here.
-    window = _BLOCK + 2 * _PAD
-    wrapped_views = np.pad(flat_views, ((0, 0), (_PAD, window), (_PAD, window), (0, 0)), mode="wrap")
     view_ids = np.arange(len(flat_views))
     offset_rows = np.repeat(_view_offsets(grid_rows), grid_cols)
     offset_cols = np.tile(_view_offsets(grid_cols), grid_rows)
@@ -163,7 +159,7 @@ def _add_clipping_correction(stack: np.ndarray, views: np.ndarray, disparities: 
         for start in range(0, len(block), _WINDOW_BATCH):
             batch_blocks, batch_views = block[start : start + _WINDOW_BATCH], view[start : start + _WINDOW_BATCH]
             shifted = _shift_windows(
-                wrapped_views,
+                flat_views,
                 batch_views,
                 source_rows[batch_blocks // block_cols, batch_views],
                 source_cols[batch_blocks % block_cols, batch_views],
@@ -178,15 +174,18 @@ def _add_clipping_correction(stack: np.ndarray, views: np.ndarray, disparities: 
         stack[s] += tiled[:height, :width] / len(flat_views)
 
 
-def _shift_windows(wrapped_views, view_index, source_rows, source_cols, frac_rows, frac_cols) -> np.ndarray:
+def _shift_windows(flat_views, view_index, source_rows, source_cols, frac_rows, frac_cols) -> np.ndarray:
     """Sub-pixel shift of padded windows of the given views; returns the (n, B, B, 3) block cores."""
     size = _BLOCK + 2 * _PAD
-    offsets = np.arange(size)
-    windows = wrapped_views[
-        view_index[:, None, None],
-        (source_rows[:, None] + offsets)[:, :, None],
-        (source_cols[:, None] + offsets)[:, None, :],
-    ]
+    height, width = flat_views.shape[1:3]
+    windows = np.empty((len(view_index), size, size, 3), np.float32)
+    for k, (view, row, col) in enumerate(zip(view_index, source_rows - _PAD, source_cols - _PAD)):
+        if 0 <= row <= height - size and 0 <= col <= width - size:
+            windows[k] = flat_views[view, row : row + size, col : col + size]
+        else:  # the window wraps around the image border, as the FFT does
+            rows = np.arange(row, row + size) % height
+            cols = np.arange(col, col + size) % width
+            windows[k] = flat_views[view][rows[:, None], cols[None, :]]
     ramp_rows = np.exp(-2j * np.pi * frac_rows[:, None] * sfft.fftfreq(size)).astype(np.complex64)
     ramp_cols = np.exp(-2j * np.pi * frac_cols[:, None] * sfft.rfftfreq(size)).astype(np.complex64)
     spectra = sfft.rfft2(windows, axes=(1, 2), workers=thread_count())
