@@ -341,3 +341,82 @@ def test_predict_reads_calibrated_txt_and_aligns(mobile_root, tmp_path):
     )
     assert (out / "depth.pfm").is_file() and (out / "depth.png").is_file()
     assert len(json.loads((out / "transforms.json").read_text())["slices"]) == len(frames)
+
+
+def defocused(tmp_path, out, *focus) -> list[str]:
+    image, disparity = str(tmp_path / "im0.png"), str(tmp_path / "disp0GT.pfm")
+    return ["defocus", "--image", image, "--disparity", disparity, "--focus", *focus, "--aperture", "0.2", "--out", out]
+
+
+def test_corrupt_or_inconsistent_stack_file_names_it_and_a_command_that_rebuilds_it(tmp_path, capsys):
+    rgbd_pair(tmp_path)
+    stacks = tmp_path / "results" / "stacks" / "middlebury" / "test.h5"
+    assert main(defocused(tmp_path, str(stacks), "20", "35", "50")) == 0
+    model = tmp_path / "classical.pt"
+    train = ["train", str(stacks), "--architecture", "classical", "--out", str(model), "--log", str(tmp_path / "l.csv")]
+    assert main(train) == 0
+    with h5py.File(stacks, "r") as f:
+        offset = f["stack"].id.get_chunk_info(0).byte_offset
+    data = bytearray(stacks.read_bytes())
+    data[offset + 20 : offset + 60] = bytes(40)  # zeros inside the gzip stream of the first chunk
+    stacks.write_bytes(bytes(data))
+    capsys.readouterr()
+    evaluate = ["evaluate", "--model", str(model), "--stacks", str(stacks), "--out", str(tmp_path / "e.json")]
+    assert main(evaluate) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"{stacks}: corrupt stack file" in err
+        and "snakemake --cores 1 --force results/stacks/middlebury/test.h5" in err
+    )
+    assert err.count("\n") == 1 and not (tmp_path / "e.json").exists()
+
+    elsewhere = tmp_path / "mine.h5"
+    assert main(defocused(tmp_path, str(elsewhere), "20", "35", "50")) == 0
+    with h5py.File(elsewhere, "r+") as f:
+        del f["focus"]
+        f["focus"] = np.zeros((1, 2), np.float32)
+    capsys.readouterr()
+    assert main(["predict", "--model", str(model), "--stack", str(elsewhere), "--out", str(tmp_path / "p")]) == 2
+    err = capsys.readouterr().err
+    assert f"{elsewhere}: inconsistent stack file" in err and "focus must be (1, 3)" in err and "snakemake" not in err
+
+
+@pytest.mark.parametrize("content, reason", [(b"", "empty model file"), (b"not a zip" * 10, "corrupt or truncated")])
+def test_unreadable_model_file_says_why_in_our_words(tmp_path, capsys, content, reason):
+    model = tmp_path / "results" / "models" / "hci" / "sup" / "model.pt"
+    model.parent.mkdir(parents=True)
+    model.write_bytes(content)
+    rgbd_pair(tmp_path)
+    assert main(defocused(tmp_path, str(tmp_path / "s.h5"), "20", "35")) == 0
+    capsys.readouterr()
+    assert (
+        main(["predict", "--model", str(model), "--stack", str(tmp_path / "s.h5"), "--out", str(tmp_path / "p")]) == 2
+    )
+    err = capsys.readouterr().err
+    assert reason in err and "--force results/models/hci/sup/model.pt" in err and "weights_only" not in err
+
+
+def test_all_unknown_disparity_names_the_file(tmp_path, capsys):
+    rgbd_pair(tmp_path)
+    write_pfm(tmp_path / "disp0GT.pfm", np.full((24, 32), np.inf, np.float32))
+    assert main(defocused(tmp_path, str(tmp_path / "s.h5"), "20", "35")) == 2
+    assert f"{tmp_path / 'disp0GT.pfm'}: the disparity has no finite value" in capsys.readouterr().err
+
+
+def test_unreadable_image_prints_our_message_only(tmp_path, capfd):
+    rgbd_pair(tmp_path)
+    (tmp_path / "im0.png").write_bytes(b"\x89PNG broken")
+    assert main(defocused(tmp_path, str(tmp_path / "s.h5"), "20", "35")) == 2
+    err = capfd.readouterr().err
+    assert "not a readable image" in err and "imread" not in err and "[ERROR" not in err
+
+
+def test_write_failure_is_one_message_and_leaves_nothing(tmp_path, capsys):
+    """Writing under a path whose 'folder' is a file: one line naming it, exit 2, no partial output."""
+    rgbd_pair(tmp_path)
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    out = tmp_path / "blocker" / "s.h5"
+    assert main(defocused(tmp_path, str(out), "20", "35")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("aifdepth defocus: error: ") and "blocker" in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker", "disp0GT.pfm", "im0.png"]

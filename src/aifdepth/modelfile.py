@@ -5,7 +5,7 @@ from pathlib import Path
 
 import torch
 
-from .errors import InputError
+from .errors import InputError, rebuild_hint
 from .io.atomic import atomic_path
 from .models import ModelConfig, build_model
 from .models.inference import fold_batchnorm, to_channels_last
@@ -27,12 +27,15 @@ def load_model(path, device: str = "cpu") -> tuple[torch.nn.Module, ModelConfig,
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: model file not found; train it with `snakemake {path}`")
+    fix = rebuild_hint(path, "train it again with `aifdepth train`")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: empty model file (a write that never finished?); {fix}")
     try:
         payload = torch.load(path, map_location=device, weights_only=True)
-    except Exception as err:  # torch raises several types for corrupt or foreign files
-        raise InputError(f"{path}: not a readable aifdepth model file ({err})") from err
+    except Exception:  # torch raises several types, with advice (weights_only=False) that is never right here
+        raise InputError(f"{path}: corrupt or truncated model file, torch cannot unpickle it; {fix}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise InputError(f"{path}: not an aifdepth model file (expected format {FORMAT})")
+        raise InputError(f"{path}: not an aifdepth model file (expected format {FORMAT}); {fix}")
     config = ModelConfig.from_dict(payload["config"])
     model = build_model(config)
     try:

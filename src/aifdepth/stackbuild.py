@@ -124,6 +124,10 @@ def defocus_files(image_path, disparity_path, focus, aperture: float, dataset: s
         )
     if not np.isfinite(aperture) or aperture < 0:
         raise InputError(f"--aperture must be a finite number >= 0, got {aperture}")
+    if not np.isfinite(disparity).any():
+        raise InputError(
+            f"{disparity_path}: the disparity has no finite value (all inf/NaN = unknown); nothing to place"
+        )
     name = Path(image_path).parent.name or Path(image_path).stem
     origin = {"image": str(image_path), "disparity": str(disparity_path)}
     return defocused_image(image, disparity, focus, aperture, name=name, dataset=dataset, source=source, params=origin)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import h5py
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, rebuild_hint
 from .io.atomic import atomic_path
 from .io.hdf5 import open_hdf5
 
@@ -77,23 +77,30 @@ def write_stacks(path, stacks: FocalStacks) -> None:
 
 
 def read_stacks(path) -> FocalStacks:
-    """Read a whole stack file; a missing key or attribute names the file and what to do."""
-    f = open_hdf5(path, "stack file", f"build it (again) with `snakemake {path}`")
+    """Read a whole stack file; a missing key, a corrupt chunk or inconsistent shapes name the
+    file and a command that rebuilds it."""
+    fix = rebuild_hint(path, "write it again with `aifdepth build-stack` (or the command that made it)")
+    f = open_hdf5(path, "stack file", fix)
     with f:
         missing = [k for k in REQUIRED_KEYS if k not in f] + [f"attr {a}" for a in REQUIRED_ATTRS if a not in f.attrs]
         if missing:
-            raise InputError(f"{path}: not a unified stack file, missing {', '.join(missing)}; rebuild it")
-        return FocalStacks(
-            stack=f["stack"][()],
-            focus=f["focus"][()],
-            depth=f["depth"][()],
-            names=[n.decode() if isinstance(n, bytes) else str(n) for n in f["name"][()]],
-            dataset=str(f.attrs["dataset"]),
-            unit=str(f.attrs["unit"]),
-            source=str(f.attrs["source"]),
-            aif=f["aif"][()] if "aif" in f else None,
-            params=json.loads(f.attrs.get("params", "{}")),
-        )
+            raise InputError(f"{path}: not a unified stack file, missing {', '.join(missing)}; {fix}")
+        try:
+            return FocalStacks(
+                stack=f["stack"][()],
+                focus=f["focus"][()],
+                depth=f["depth"][()],
+                names=[n.decode() if isinstance(n, bytes) else str(n) for n in f["name"][()]],
+                dataset=str(f.attrs["dataset"]),
+                unit=str(f.attrs["unit"]),
+                source=str(f.attrs["source"]),
+                aif=f["aif"][()] if "aif" in f else None,
+                params=json.loads(f.attrs.get("params", "{}")),
+            )
+        except OSError as err:  # h5py: a chunk that fails to decompress, a truncated file
+            raise InputError(f"{path}: corrupt stack file, its data cannot be read ({err}); {fix}") from None
+        except ValueError as err:  # FocalStacks' shape checks, bad params JSON
+            raise InputError(f"{path}: inconsistent stack file ({err}); {fix}") from None
 
 
 def require_focal_stacks(stacks: FocalStacks, path) -> FocalStacks:

@@ -34,4 +34,11 @@ def main(argv=None) -> int:
     except (InputError, TrainingError) as err:
         print(f"aifdepth {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a folder that cannot be written, a full disk: no traceback, nothing left
+        where = f"{err.filename}: " if err.filename else ""
+        print(
+            f"aifdepth {args.command}: error: {where}{err.strerror or err}; check the path and free space",
+            file=sys.stderr,
+        )
+        return 2
     return 0

@@ -12,7 +12,12 @@ from .atomic import atomic_path
 def _imread(path: Path, flags: int, what: str) -> np.ndarray:
     if not path.is_file():
         raise InputError(f"{path}: file not found")
-    image = cv2.imread(str(path), flags)
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # our message says it, once
+    try:
+        image = cv2.imread(str(path), flags)
+    finally:
+        cv2.utils.logging.setLogLevel(level)
     if image is None:
         raise InputError(f"{path}: not a readable {what} (corrupt, truncated or unsupported format)")
     return image
