@@ -161,6 +161,40 @@ def test_nan_loss_stops_and_keeps_last_checkpoint(hci_stacks, tmp_path, monkeypa
     assert not out.exists()
 
 
+def test_an_exploding_update_is_never_kept_as_the_good_checkpoint(hci_stacks, tmp_path):
+    """An update whose weights give a NaN loss at the next step is not checkpointed; a rerun with
+    a sane learning rate starts afresh (other settings) and trains to the end."""
+    out = tmp_path / "boom" / "model.pt"
+    checkpoint = out.with_name("model.checkpoint.pt")
+    with pytest.raises(TrainingError, match=r"loss became nan at step \d+.*delete .*model\.checkpoint\.pt"):
+        train(
+            COMPACT_3D,
+            hci_stacks / "train.h5",
+            out,
+            out.with_name("l.csv"),
+            settings(learning_rate=1e30, checkpoint_every=1),
+        )
+    if checkpoint.is_file():
+        weights = torch.load(checkpoint, weights_only=True)["model"]
+        assert max(float(w.abs().max()) for w in weights.values() if w.is_floating_point()) < 1e6
+    train(COMPACT_3D, hci_stacks / "train.h5", out, out.with_name("l.csv"), settings(steps=4))
+    assert out.is_file() and not checkpoint.exists()
+
+
+def test_a_checkpoint_of_other_settings_is_not_resumed(hci_stacks, tmp_path, caplog):
+    out = tmp_path / "mix" / "model.pt"
+    train(COMPACT_3D, hci_stacks / "train.h5", out, out.with_name("l.csv"), settings(steps=4))
+    reference = torch.load(out, weights_only=True)["state_dict"]
+    out.unlink()
+    fake = {"model": {}, "optimiser": {}, "step": 2, "recipe": "another recipe"}
+    torch.save(fake, out.with_name("model.checkpoint.pt"))
+    with caplog.at_level("WARNING"):
+        train(COMPACT_3D, hci_stacks / "train.h5", out, out.with_name("l.csv"), settings(steps=4))
+    assert "written with other settings; starting afresh" in caplog.text
+    again = torch.load(out, weights_only=True)["state_dict"]
+    assert all(torch.equal(reference[k], again[k]) for k in reference)
+
+
 def test_unsupervised_needs_aif(tmp_path, hci_stacks):
     stacks = read_stacks(hci_stacks / "train.h5")
     stacks.aif = None
@@ -360,7 +394,7 @@ def test_bf16_training_resumes_to_the_same_weights(hci_stacks, tmp_path, monkeyp
     straight = train(
         COMPACT_2D, hci_stacks / "train.h5", tmp_path / "a" / "model.pt", tmp_path / "a" / "log.csv", recipe
     )
-    assert autocasts == [torch.bfloat16] * 6
+    assert autocasts == [torch.bfloat16] * 7  # 6 steps, and the check of the final weights
     calls = {"n": 0}
     real_step = torch.optim.Adam.step
 

@@ -188,3 +188,13 @@ def test_schema_file_lists_no_knob_or_dataset_by_hand():
     assert set(schema["$defs"]["train_settings"]["properties"]) == {"dataset", "stacks"}
     assert schema["$defs"]["model"]["properties"] == {} == schema["$defs"]["loss"]["properties"]
     assert all(schema["properties"][key]["properties"] == {} for key in ("datasets", "stacks", "variants"))
+
+
+def test_errors_name_the_config_file_they_come_from():
+    overlay = {"extends": "config.yaml", "variants": {"hci": {"sup_3d_att": {"test": ["val_11"]}}}}
+    with pytest.raises(InputError, match=r"^mine\.yaml \(over config\.yaml\): variants\.hci\.sup_3d_att uses stacks"):
+        Plan.load(overlay, REPO, ["mine.yaml"])
+    config = tiny()
+    config["training"]["steps"] = 0
+    with pytest.raises(InputError, match=r"^tiny\.yaml does not follow .*\n  training\.steps: 0 is less than"):
+        Plan.load(config, REPO, ["tiny.yaml"])

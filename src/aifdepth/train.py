@@ -3,6 +3,7 @@ repeatable for a seed on the CPU."""
 
 import contextlib
 import csv
+import json
 import logging
 import math
 from pathlib import Path
@@ -33,16 +34,30 @@ def _checkpoint_path(model_path: Path) -> Path:
     return model_path.with_name(model_path.stem + ".checkpoint.pt")
 
 
-def _load_checkpoint(path: Path, model, optimiser) -> int:
+def _recipe(config: ModelConfig, settings: TrainSettings) -> str:
+    """What a checkpoint's weights depend on: every setting but how often checkpoints are written."""
+    train = {k: v for k, v in settings.to_dict().items() if k != "checkpoint_every"}
+    return json.dumps({"model": config.to_dict(), "train": train, "loss": settings.loss.to_dict()}, sort_keys=True)
+
+
+def _load_checkpoint(path: Path, model, optimiser, recipe: str) -> int:
+    """The step to resume from: the checkpoint's, or 0 (and the checkpoint removed, with one log
+    line) when it was written with other settings, which must not be mixed into this run."""
     state = torch.load(path, map_location="cpu", weights_only=True)
+    if state.get("recipe") != recipe:
+        log.warning("%s was written with other settings; starting afresh instead of resuming from it", path)
+        path.unlink()
+        return 0
     model.load_state_dict(state["model"])
     optimiser.load_state_dict(state["optimiser"])
     return int(state["step"])
 
 
-def _save_checkpoint(path: Path, model, optimiser, step: int) -> None:
+def _save_checkpoint(path: Path, model, optimiser, step: int, recipe: str) -> None:
     with atomic_path(path) as tmp:
-        torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(), "step": step}, tmp)
+        torch.save(
+            {"model": model.state_dict(), "optimiser": optimiser.state_dict(), "step": step, "recipe": recipe}, tmp
+        )
 
 
 def _trim_log(log_path: Path, step: int) -> None:
@@ -94,11 +109,12 @@ def train(
     regime = StackRegime(settings.regime, min_slices=settings.min_slices, indices=settings.indices)
     sampler = BatchSampler(stacks, settings.batch_size, settings.crop, regime, settings.seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
-    checkpoint = _checkpoint_path(model_path)
+    checkpoint, recipe = _checkpoint_path(model_path), _recipe(config, settings)
     start = 0
     if checkpoint.is_file():
-        start = _load_checkpoint(checkpoint, model, optimiser)
-        log.info("resuming %s from step %d", model_path, start)
+        start = _load_checkpoint(checkpoint, model, optimiser, recipe)
+        if start:
+            log.info("resuming %s from step %d", model_path, start)
     _trim_log(log_path, start)
     model.train()
     autocast = autocast_context(settings.precision, device, settings.crop)
@@ -119,11 +135,11 @@ def train(
                 outputs = model(batch["stack"], batch["focus"])
             loss, parts = total_loss(_float32(outputs), batch, settings.loss.to_dict())
             if not math.isfinite(loss.item()):
-                raise TrainingError(
-                    f"{model_path}: the loss became {loss.item()} at step {step}; the last good checkpoint "
-                    f"({checkpoint if checkpoint.is_file() else 'none yet'}) is kept. Lower the learning rate "
-                    f"(now {settings.learning_rate}) or check the training stacks {stacks_path}."
-                )
+                _diverged(model_path, checkpoint, step, loss.item(), settings, stacks_path)
+            done = step - 1  # the weights now are those of the last update, and they gave a finite loss
+            if done > start and done % settings.checkpoint_every == 0:
+                f.flush()
+                _save_checkpoint(checkpoint, model, optimiser, done, recipe)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -135,13 +151,41 @@ def train(
                     **{k: f"{v:.6g}" for k, v in parts.items()},
                 }
             )
-            if step % settings.checkpoint_every == 0 or step == settings.steps:
-                f.flush()
-                _save_checkpoint(checkpoint, model, optimiser, step)
+        f.flush()
+    if settings.steps > start:  # the final weights, checked like the others before they are kept
+        final = _final_loss(model, sampler.batch(settings.steps + 1), device, autocast, settings)
+        if not math.isfinite(final):
+            _diverged(model_path, checkpoint, settings.steps + 1, final, settings, stacks_path)
+        _save_checkpoint(checkpoint, model, optimiser, settings.steps, recipe)
     recalibrate_batch_norm(model, sampler, settings.steps, settings.batch_norm_batches, device)
     save_model(model_path, model.cpu(), config, {**info, "steps": settings.steps, "device": device_name(device)})
     checkpoint.unlink(missing_ok=True)
     return model
+
+
+def _diverged(model_path, checkpoint, step, loss, settings, stacks_path):
+    kept = (
+        f"the last good checkpoint {checkpoint} (its weights gave a finite loss) is kept"
+        if checkpoint.is_file()
+        else "no checkpoint was kept"
+    )
+    raise TrainingError(
+        f"{model_path}: the loss became {loss} at step {step}; {kept}. Lower the learning rate (now "
+        f"{settings.learning_rate}) or check the training stacks {stacks_path}; a run with other settings starts "
+        f"afresh by itself, or delete {checkpoint} to start afresh."
+    )
+
+
+def _final_loss(model, batch, device, autocast, settings) -> float:
+    """The loss of the final weights on one more batch, in eval mode: nothing in the model changes."""
+    was_training = model.training
+    model.eval()
+    batch = _to_device(batch, device)
+    with torch.no_grad(), autocast():
+        outputs = model(batch["stack"], batch["focus"])
+    loss, _ = total_loss(_float32(outputs), batch, settings.loss.to_dict())
+    model.train(was_training)
+    return loss.item()
 
 
 def learning_rate_at(step: int, settings: TrainSettings) -> float:

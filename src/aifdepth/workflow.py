@@ -71,12 +71,12 @@ def config_schema(path) -> dict:
     return schema
 
 
-def validate(config: dict, schema: dict) -> None:
+def validate(config: dict, schema: dict, source: str = "config.yaml") -> None:
     """Every schema violation at once, each with the config key it concerns."""
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         lines = [f"  {'.'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}" for e in errors]
-        raise InputError("the config does not follow workflow/schemas/config.schema.yaml:\n" + "\n".join(lines))
+        raise InputError(f"{source} does not follow workflow/schemas/config.schema.yaml:\n" + "\n".join(lines))
 
 
 @dataclass
@@ -85,12 +85,17 @@ class Plan:
     messages the workflow prints at start-up (e.g. a table this config cannot fill)."""
 
     config: dict
+    source: str = "config.yaml"  # the config file(s) named in messages
 
     @classmethod
-    def load(cls, config: dict, basedir) -> "Plan":
+    def load(cls, config: dict, basedir, configfiles=()) -> "Plan":
+        """`configfiles`: the files Snakemake read (its --configfile), else config.yaml."""
+        source = ", ".join(map(str, configfiles)) or "config.yaml"
+        if "extends" in config:
+            source += f" (over {config['extends']})"
         config = merge_overlay(config, basedir)
-        validate(config, config_schema(Path(basedir) / SCHEMA))
-        return cls(config)
+        validate(config, config_schema(Path(basedir) / SCHEMA), source)
+        return cls(config, source)
 
     def __post_init__(self):
         self.notes: list[str] = []
@@ -114,18 +119,18 @@ class Plan:
         for dataset in config["stacks"]:
             if dataset not in config["datasets"]:
                 raise InputError(
-                    f"config.yaml: stacks.{dataset} is declared but datasets.{dataset} is not; "
+                    f"{self.source}: stacks.{dataset} is declared but datasets.{dataset} is not; "
                     f"add datasets.{dataset} (e.g. {{source: synthetic}}) or remove stacks.{dataset}"
                 )
         for dataset, settings in config["datasets"].items():
             published = SPECS[dataset].published
             if settings["source"] != "synthetic" and published is None:
                 raise InputError(
-                    f"config.yaml: datasets.{dataset} exists only as embedded data; set its source to synthetic"
+                    f"{self.source}: datasets.{dataset} exists only as embedded data; set its source to synthetic"
                 )
             if settings["source"] == "download" and not published.files:
                 raise InputError(
-                    f"config.yaml: datasets.{dataset} cannot be downloaded automatically (its files are handed out "
+                    f"{self.source}: datasets.{dataset} cannot be downloaded automatically (its files are handed out "
                     f"at {published.page}); fetch and unpack them, then set source: manual and path: "
                     "<that folder>"
                 )
@@ -139,7 +144,7 @@ class Plan:
                     from_dataset, from_name = entry["model_from"].split("/")
                     if from_name not in config["variants"].get(from_dataset, {}):
                         raise InputError(
-                            f"config.yaml: variants.{dataset}.{name}.model_from names {entry['model_from']}, "
+                            f"{self.source}: variants.{dataset}.{name}.model_from names {entry['model_from']}, "
                             "which is not a variant"
                         )
                 else:
@@ -148,14 +153,14 @@ class Plan:
                 for where, stack in used:
                     if stack not in config["stacks"].get(where, {}):
                         raise InputError(
-                            f"config.yaml: variants.{dataset}.{name} uses stacks.{where}.{stack}, which is not "
+                            f"{self.source}: variants.{dataset}.{name} uses stacks.{where}.{stack}, which is not "
                             f"declared; declared: {sorted(config['stacks'].get(where, {}))}"
                         )
         for dataset, names in config.get("seed_runs", {}).get("variants", {}).items():
             for name in names:
                 if name not in config["variants"].get(dataset, {}):
                     raise InputError(
-                        f"config.yaml: seed_runs.variants.{dataset} names {name}, which is not a variant of "
+                        f"{self.source}: seed_runs.variants.{dataset} names {name}, which is not a variant of "
                         f"variants.{dataset}; declared: {sorted(config['variants'].get(dataset, {}))}"
                     )
 
@@ -245,7 +250,7 @@ class Plan:
         layout = self.config["stacks"].get(dataset, {}).get(name)
         if layout is None:
             declared = sorted(self.config["stacks"].get(dataset, {}))
-            raise InputError(f"config.yaml: no stacks.{dataset}.{name} entry; declared: {declared}")
+            raise InputError(f"{self.source}: no stacks.{dataset}.{name} entry; declared: {declared}")
         return layout, scene
 
     def stack_arguments(self, dataset: str, name: str) -> str:
@@ -282,7 +287,7 @@ class Plan:
             "train": {k: v for k, v in train.items() if k not in WORKFLOW_KEYS},
             "loss": entry.get("loss", {}),
         }
-        return VariantSettings.from_dict(values, where=f"config.yaml: variants.{dataset}.{name}")
+        return VariantSettings.from_dict(values, where=f"{self.source}: variants.{dataset}.{name}")
 
     def train_settings_json(self, dataset: str, name: str) -> str:
         return self.variant_settings(dataset, name).to_json()

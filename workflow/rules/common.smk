@@ -4,7 +4,7 @@
 from aifdepth.report.contents import FIGURES, TABLES
 from aifdepth.workflow import CHECKSUMS, Plan
 
-plan = Plan.load(config, workflow.basedir)
+plan = Plan.load(config, workflow.basedir, workflow.overwrite_configfiles)
 for note in plan.notes:
     logger.info(f"aifdepth: {note}")
 
