@@ -8,7 +8,7 @@ samples it at T_k @ (x, y, 1) for every reference pixel.
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -34,6 +34,9 @@ BLUR_TILES = (4, 4)  # defocus varies with depth, so the blur is matched per til
 MIN_TILE_PIXELS = 50
 BORDER_MARGIN = 4  # px of the warped slice's edge left out, where interpolation and the border fill mix
 
+GLOBAL_WIDTH = 256  # px of the phase-correlation images: coarse enough to be cheap, fine enough for 1 px
+RESTART_LEVELS = (1, 0)  # pyramid levels ECC starts at from the global estimate: half, then full resolution
+
 MIN_CONTRAST = 1.0  # grey-level standard deviation below which a slice has nothing to align on
 MIN_CORRELATION = 0.8  # unrelated images reach ~0.5 after blur matching and ECC, slices of one scene > 0.95
 SCALE_RANGE = (0.8, 1.25)
@@ -45,6 +48,7 @@ class Alignment:
     images: list[np.ndarray]  # aligned slices, uint8 (H, W, 3), input order, same size as the reference
     transforms: list[np.ndarray]  # 3x3 float64, reference pixel -> slice pixel; identity for the reference
     warnings: list[str]  # one per slice that could not be aligned (it is then left as is)
+    restarted: list[int] = field(default_factory=list)  # slices ECC reached only from the global estimate
 
     def record(self) -> dict:
         """Transforms and warnings as plain JSON values, for the stack files that keep them."""
@@ -105,7 +109,7 @@ def align_stack(images: list[np.ndarray], reference: int = 0, motion: str = "aff
     reference_pyramid = _pyramid(greys[reference])
     transforms = [np.eye(3) for _ in images]
     aligned = list(images)
-    warnings = []
+    warnings, restarted = [], []
     for index in sorted(range(len(images)), key=lambda k: abs(k - reference)):
         if index == reference:
             continue
@@ -113,9 +117,17 @@ def align_stack(images: list[np.ndarray], reference: int = 0, motion: str = "aff
         try:
             if greys[index].std() < MIN_CONTRAST:
                 raise AlignmentFailure("it is blank (no contrast to align on)")
-            transforms[index] = _register(
-                greys[reference], reference_pyramid, greys[index], transforms[neighbour], motion
-            )
+            try:
+                transforms[index] = _register(
+                    greys[reference], reference_pyramid, greys[index], transforms[neighbour], motion
+                )
+            except AlignmentFailure as failure:  # too far from that start for ECC: start from a global estimate
+                log.info(
+                    "slice %d: %s from the neighbour's transform; restarting from phase correlation", index, failure
+                )
+                restarted.append(index)
+                start = _global_start(greys[reference], greys[index], transforms[neighbour])
+                transforms[index] = _restart(greys[reference], reference_pyramid, greys[index], start, motion)
         except AlignmentFailure as failure:
             warning = f"slice {index}: left unaligned because {failure}"
             log.warning(warning)
@@ -129,7 +141,7 @@ def align_stack(images: list[np.ndarray], reference: int = 0, motion: str = "aff
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             borderMode=cv2.BORDER_REFLECT,
         )
-    return Alignment(aligned, transforms, warnings)
+    return Alignment(aligned, transforms, warnings, restarted)
 
 
 def corner_error(estimated: np.ndarray, true: np.ndarray, shape: tuple[int, int]) -> float:
@@ -185,16 +197,50 @@ def _pyramid(grey):
     return levels
 
 
+def _global_start(reference_grey, slice_grey, neighbour):
+    """The neighbour's transform (breathing and rotation change little from one slice to the next) with
+    the translation found again by phase correlation at a coarse size.
+
+    Phase correlation compares the phases of the two spectra, which a symmetric blur leaves alone, and
+    finds shifts of any size, where ECC needs a start within a few pixels.
+    """
+    height, width = reference_grey.shape
+    factor = min(1.0, GLOBAL_WIDTH / width)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    reference = cv2.resize(reference_grey, size, interpolation=cv2.INTER_AREA)
+    moving = cv2.resize(slice_grey, size, interpolation=cv2.INTER_AREA)
+    neighbour = _rescale(neighbour, factor)
+    resampled = cv2.warpPerspective(
+        moving, neighbour, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT
+    )
+    (dx, dy), _ = cv2.phaseCorrelate(reference, resampled, cv2.createHanningWindow(size, cv2.CV_32F))
+    translation = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
+    return _rescale(neighbour @ translation, 1 / factor)
+
+
 def _rescale(transform, factor):
     """The same motion in pixel units `factor` times finer (a homography's perspective row scales inversely)."""
     scale = np.diag([factor, factor, 1.0])
     return scale @ transform @ np.linalg.inv(scale)
 
 
-def _register(reference_grey, reference_pyramid, slice_grey, start, motion):
-    """Coarse-to-fine ECC down to half resolution, then blur-matched refinement at full resolution."""
+def _restart(reference_grey, reference_pyramid, slice_grey, start, motion):
+    """ECC from the global estimate, from half resolution first, else at full resolution only (with the
+    blur matched), where the texture of a very blurred slice survives best."""
+    for level in RESTART_LEVELS[:-1]:
+        try:
+            return _register(reference_grey, reference_pyramid, slice_grey, start, motion, coarsest=level)
+        except AlignmentFailure:
+            log.info("ECC from the global estimate failed at pyramid level %d; trying level 0 only", level)
+    return _register(reference_grey, reference_pyramid, slice_grey, start, motion, coarsest=RESTART_LEVELS[-1])
+
+
+def _register(reference_grey, reference_pyramid, slice_grey, start, motion, coarsest=None):
+    """Coarse-to-fine ECC down to half resolution, then blur-matched refinement at full resolution.
+    `coarsest` caps the level ECC starts at (a start known to be close needs no coarse levels, where a
+    fine texture blurs away)."""
     slice_pyramid = _pyramid(slice_grey)
-    coarsest = len(reference_pyramid) - 1
+    coarsest = len(reference_pyramid) - 1 if coarsest is None else min(coarsest, len(reference_pyramid) - 1)
     transform = _rescale(start, 0.5**coarsest)
     for level in range(coarsest, 0, -1):
         _, transform = _ecc(
