@@ -420,3 +420,24 @@ def test_write_failure_is_one_message_and_leaves_nothing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("aifdepth defocus: error: ") and "blocker" in err and err.count("\n") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker", "disp0GT.pfm", "im0.png"]
+
+
+def test_full_disk_is_one_message_naming_the_output(tmp_path, capsys, monkeypatch):
+    """HDF5 outputs are built in memory and written in one plain write, so a full disk is an OSError
+    there (h5py's own writer failed only on close and then crashed the interpreter, exit 139)."""
+    import errno
+    import pathlib
+
+    rgbd_pair(tmp_path)
+    out = tmp_path / "out" / "s.h5"
+
+    def no_space(self, data):
+        self.open("wb").close()  # the part file exists, as after a partial write
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pathlib.Path, "write_bytes", no_space)
+    assert main(defocused(tmp_path, str(out), "20", "35")) == 2
+    assert capsys.readouterr().err == (
+        f"aifdepth defocus: error: {out}: No space left on device; check the path and free space\n"
+    )
+    assert list(out.parent.iterdir()) == []

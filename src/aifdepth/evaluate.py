@@ -13,6 +13,7 @@ from .batches import to_tensors
 from .devices import device_name, pick_device, synchronise
 from .errors import InputError
 from .io.atomic import atomic_path
+from .io.hdf5 import new_hdf5
 from .io.images import to_uint8
 from .metrics import aggregate, image_metrics, psnr, ssim, valid_mask
 from .modelfile import load_model
@@ -124,7 +125,7 @@ def _evaluate_loaded(model, config, info, model_path, stacks_path, out_json, pre
     with atomic_path(out_json) as tmp:
         tmp.write_text(json.dumps(result, indent=1, default=_json_default))
     if predictions_path is not None:
-        with atomic_path(predictions_path) as tmp, h5py.File(tmp, "w") as f:
+        with new_hdf5(predictions_path) as f:
             f.create_dataset("depth", data=np.stack(depths).astype(np.float32), compression="gzip")
             if aifs:
                 f.create_dataset("aif", data=np.stack(aifs), compression="gzip")

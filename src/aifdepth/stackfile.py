@@ -12,8 +12,7 @@ import h5py
 import numpy as np
 
 from .errors import InputError, rebuild_hint
-from .io.atomic import atomic_path
-from .io.hdf5 import open_hdf5
+from .io.hdf5 import new_hdf5, open_hdf5
 
 REQUIRED_KEYS = ("stack", "focus", "depth", "name")
 REQUIRED_ATTRS = ("dataset", "unit", "source")
@@ -63,7 +62,7 @@ def write_stacks(path, stacks: FocalStacks) -> None:
     """Write atomically: a crash never leaves a file that looks complete."""
     _n, s, h, w, _ = stacks.stack.shape
     options = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    with new_hdf5(path) as f:
         f.create_dataset("stack", data=stacks.stack, chunks=(1, s, h, w, 3), **options)
         f.create_dataset("focus", data=np.asarray(stacks.focus, np.float32))
         f.create_dataset("depth", data=np.asarray(stacks.depth, np.float32), chunks=(1, h, w), **options)

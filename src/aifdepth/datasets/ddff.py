@@ -7,12 +7,10 @@ disparity (N,H,W) with 0 where the depth sensor gave nothing.
 
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from ..errors import InputError
-from ..io.atomic import atomic_path
-from ..io.hdf5 import open_hdf5
+from ..io.hdf5 import new_hdf5, open_hdf5
 from .base import Dataset, Sample, nan_outside
 
 FOCUS = np.linspace(0.28248, 0.02018, 10)
@@ -28,7 +26,7 @@ def write_split_files(root, splits: dict[str, tuple[np.ndarray, np.ndarray | Non
     """Write the two files of the real release from {split: (stacks, disparities)}."""
     root = Path(root)
     for filename in sorted(set(FILES.values())):
-        with atomic_path(root / filename) as tmp, h5py.File(tmp, "w") as f:
+        with new_hdf5(root / filename) as f:
             for split, (stacks, disparity) in splits.items():
                 if FILES[split] != filename:
                     continue

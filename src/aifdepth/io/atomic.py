@@ -28,6 +28,10 @@ def atomic_path(path):
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as err:
+        if err.filename is None or err.filename == str(tmp):  # name the output, not the part file
+            raise OSError(err.errno, err.strerror or str(err), str(path)) from None
+        raise
     finally:
         tmp.unlink(missing_ok=True)
 
