@@ -222,7 +222,3 @@ def knob_schema(section) -> dict:
         schema = {"type": "array", "items": item, "minItems": 1} if is_list else item
         properties[f.name] = {**schema, "description": f"{f.metadata['help']} (default: {f.default})"}
     return properties
-
-
-def defaults(section) -> dict:
-    return {f.name: _plain(f.default) for f in knobs(section)}

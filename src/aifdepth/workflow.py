@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jsonschema
 import yaml
+from snakemake.utils import update_config
 
 from .datasets.spec import SPECS
 from .errors import InputError
@@ -38,16 +39,9 @@ def merge_overlay(config: dict, basedir) -> dict:
     base_path = Path(basedir) / base_name
     if not base_path.is_file():
         raise InputError(f"config: extends: {base_name} names no file ({base_path} not found)")
-    return _drop_nulls(_merged(yaml.safe_load(base_path.read_text()), config))
-
-
-def _merged(base: dict, overlay: dict) -> dict:
-    merged = dict(base)
-    for key, value in overlay.items():
-        merged[key] = (
-            _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
-        )
-    return merged
+    merged = yaml.safe_load(base_path.read_text())
+    update_config(merged, config)
+    return _drop_nulls(merged)
 
 
 def _drop_nulls(settings: dict) -> dict:
