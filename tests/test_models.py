@@ -23,7 +23,10 @@ FOCUS_INPUT_VARIANTS = [ModelConfig(conv=conv, focus_input=True) for conv in ("3
     ModelConfig(conv="3d", attention=False, focus_input=True),
     ModelConfig(architecture="defocusnet", focus_input=True),
 ]
-ALL_VARIANTS = ATTENTION_VARIANTS + DIRECT_VARIANTS + BASELINES + FOCUS_INPUT_VARIANTS
+POSITION_INPUT_VARIANTS = [  # the default config's direct-regression variants
+    ModelConfig(conv=conv, attention=False, focus_input=True, position_input=True) for conv in ("3d", "2d")
+]
+ALL_VARIANTS = ATTENTION_VARIANTS + DIRECT_VARIANTS + BASELINES + FOCUS_INPUT_VARIANTS + POSITION_INPUT_VARIANTS
 
 # (slices, height, width, first focus, last focus): odd sizes, both orders, negative focus, S = 2..37
 CASES = [
@@ -45,7 +48,7 @@ def in_float64(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def variant_id(config: ModelConfig) -> str:
-    focus = "-focus-input" if config.focus_input else ""
+    focus = ("-focus-input" if config.focus_input else "") + ("-position-input" if config.position_input else "")
     if config.architecture != "aifdepthnet":
         return config.architecture + focus
     if not config.attention:
@@ -93,10 +96,11 @@ def test_outputs_follow_the_contract(models, config):
             assert out["attention"] is None and out["aif"] is None, case
 
 
-def test_direct_regression_ignores_the_order_of_slices(models):
+@pytest.mark.parametrize("name", ["2d-direct", "2d-direct-focus-input-position-input"])
+def test_direct_regression_ignores_the_order_of_slices(models, name):
     """Without attention the depth comes from a set of (slice, focus) pairs: feeding the slices of
     the per-slice (2D) network in another order, with their focus positions, gives the same depth."""
-    model = in_float64(models["2d-direct"])
+    model = in_float64(models[name])
     generator = torch.Generator().manual_seed(2)
     stack = torch.rand(1, 6, 3, 32, 40, generator=generator, dtype=torch.float64)
     focus = torch.linspace(-2.5, 2.5, 6, dtype=torch.float64)[None]
@@ -277,3 +281,18 @@ def model_input(model, stack):
     from aifdepth.models.classical import with_focus_channel
 
     return with_focus_channel(stack, model.focus_measure)
+
+
+def test_position_channel_is_each_slices_place_in_its_own_focus_range():
+    from aifdepth.models.blocks import with_position_channel
+
+    stack = torch.rand(2, 3, 4, 5, 6)
+    focus = torch.tensor([[-2.5, 0.0, 2.5], [60.0, 35.0, 10.0]])  # the second sample far to near
+    planes = with_position_channel(stack, focus)
+    assert planes.shape == (2, 3, 5, 5, 6)
+    torch.testing.assert_close(planes[:, :, :4], stack)
+    for sample, expected in enumerate([(0.0, 0.5, 1.0), (1.0, 0.5, 0.0)]):
+        for slice_index, value in enumerate(expected):
+            assert (planes[sample, slice_index, 4] == value).all()
+    model = build_model(ModelConfig(conv="2d", attention=False, position_input=True))
+    assert model.encoder.stage1[0].in_channels == 4

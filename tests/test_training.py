@@ -366,6 +366,38 @@ def test_bf16_without_native_support_trains_in_fp32_with_one_log_line(hci_stacks
     assert training.autocast_context("bf16", "cpu", crop=32) is training.contextlib.nullcontext  # see BF16_MIN_CROP
 
 
+def test_compile_without_a_cxx_compiler_trains_eager_with_one_log_line(hci_stacks, tmp_path, monkeypatch, caplog):
+    """Inductor needs a C++ compiler on the CPU: without one, train.compile is the eager run, bit for bit."""
+    monkeypatch.setenv("PATH", str(tmp_path))  # no c++, g++ or clang++ on it
+    monkeypatch.delenv("CXX", raising=False)
+    with caplog.at_level("INFO", logger="aifdepth.train"):
+        eager = train(
+            COMPACT_2D,
+            hci_stacks / "train.h5",
+            tmp_path / "a" / "model.pt",
+            tmp_path / "a" / "log.csv",
+            settings(steps=2, compile=True),
+        )
+    assert sum("no C++ compiler" in record.message for record in caplog.records) == 1
+    plain = train(
+        COMPACT_2D, hci_stacks / "train.h5", tmp_path / "b" / "model.pt", tmp_path / "b" / "log.csv", settings(steps=2)
+    )
+    for key, value in plain.state_dict().items():
+        assert torch.equal(value, eager.state_dict()[key]), key
+
+
+def test_compile_with_a_cxx_compiler_wraps_the_same_weights(tmp_path, monkeypatch):
+    compiler = tmp_path / "c++"
+    compiler.write_text("#!/bin/sh\n")
+    compiler.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert training.compile_blocker("cpu") is None
+    model = torch.nn.Conv2d(3, 1, 3)
+    wrapped = training.compiled(model, "cpu")  # compiles lazily, at the first call
+    assert wrapped is not model and isinstance(wrapped, torch._dynamo.eval_frame.OptimizedModule)
+    assert all(a is b for a, b in zip(wrapped.parameters(), model.parameters()))
+
+
 def test_bf16_autocast_runs_the_forward_pass_in_bfloat16_and_the_loss_in_fp32(monkeypatch):
     monkeypatch.setattr(training, "native_bf16", lambda device: True)
     model = torch.nn.Conv2d(3, 1, 3)

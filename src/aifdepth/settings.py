@@ -117,6 +117,11 @@ class ModelConfig(Section):
     focus_input: bool = knob(
         False, "the log of the classical focus measure as one more input channel (a departure from the paper)"
     )
+    position_input: bool = knob(
+        False,
+        "aifdepthnet: each slice's relative focus position as one more input channel, as the official code's "
+        "4-channel input (DefocusNet always has it)",
+    )
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,11 @@ class TrainSettings(Section):
     warmup_steps: int = knob(0, "linear learning-rate warm-up before the schedule", minimum=0)
     precision: str = knob(
         "fp32", "bf16: bfloat16 autocast where the hardware has it natively (else fp32)", choices=("fp32", "bf16")
+    )
+    compile: bool = knob(
+        False,
+        "torch.compile the network (Inductor; needs a C++ compiler on the CPU, else eager with a log line): "
+        "minutes of compilation per process, so it pays only in long trainings",
     )
     seed: int = knob(0, "seed of the weights and of the batches", minimum=0)
     checkpoint_every: int = knob(50, "steps between checkpoints to resume from", minimum=1)

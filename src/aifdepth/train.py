@@ -6,6 +6,9 @@ import csv
 import json
 import logging
 import math
+import os
+import shutil
+import sys
 from pathlib import Path
 
 import torch
@@ -118,6 +121,7 @@ def train(
     _trim_log(log_path, start)
     model.train()
     autocast = autocast_context(settings.precision, device, settings.crop)
+    forward = compiled(model, device) if settings.compile else model  # shares the weights: checkpoints unchanged
     with open(log_path, "a", newline="") as f:
         writer = csv.DictWriter(f, LOG_FIELDS)
         for step in tqdm(
@@ -132,7 +136,7 @@ def train(
                 group["lr"] = learning_rate_at(step, settings)
             batch = _to_device(sampler.batch(step), device)
             with autocast():
-                outputs = model(batch["stack"], batch["focus"])
+                outputs = forward(batch["stack"], batch["focus"])
             loss, parts = total_loss(_float32(outputs), batch, settings.loss.to_dict())
             if not math.isfinite(loss.item()):
                 _diverged(model_path, checkpoint, step, loss.item(), settings, stacks_path)
@@ -238,6 +242,27 @@ def autocast_context(precision: str, device: str, crop: int = BF16_MIN_CROP):
         return contextlib.nullcontext
     device_type = "cuda" if device.startswith("cuda") else "cpu"
     return lambda: torch.autocast(device_type, dtype=torch.bfloat16)
+
+
+CXX_COMPILERS = ("c++", "g++", "clang++")
+
+
+def compile_blocker(device: str) -> str | None:
+    """Why torch.compile cannot run here, or None: Inductor builds C++ kernels for the CPU."""
+    if not torch._dynamo.is_dynamo_supported():
+        return f"torch.compile does not support this Python ({sys.version.split()[0]})"
+    if device == "cpu" and not any(shutil.which(c) for c in (os.environ.get("CXX"), *CXX_COMPILERS) if c):
+        return "no C++ compiler was found (install g++ or set CXX)"
+    return None
+
+
+def compiled(model, device: str):
+    """The model compiled with torch.compile, or the model itself with one log line saying why not."""
+    blocker = compile_blocker(device)
+    if blocker:
+        log.info("train.compile asked for, but %s: training eager", blocker)
+        return model
+    return torch.compile(model)
 
 
 def _float32(outputs: dict) -> dict:

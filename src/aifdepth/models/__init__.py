@@ -24,6 +24,7 @@ def build_model(config: ModelConfig) -> nn.Module:
             attention_mode=config.attention_mode,
             depth_normalisation=config.depth_normalisation,
             focus_input=config.focus_input,
+            position_input=config.position_input,
         )
     if config.architecture == "defocusnet":
         return DefocusNet(width=config.width, focus_input=config.focus_input)

@@ -17,6 +17,7 @@ from .blocks import (
     normalise_attention,
     pad_to_multiple,
     relative_focus,
+    with_position_channel,
 )
 from .classical import FocusMeasure, with_focus_channel
 
@@ -160,6 +161,7 @@ class AiFDepthNet(nn.Module):
         attention_mode: str = "shared",
         depth_normalisation: str = "softmax",
         focus_input: bool = False,
+        position_input: bool = False,
     ):
         super().__init__()
         self.focus_measure = FocusMeasure() if focus_input else None
@@ -168,7 +170,8 @@ class AiFDepthNet(nn.Module):
         self.depth_normalisation = depth_normalisation
         divisor = WIDTH_DIVISORS[width]
         heads = (2 if attention_mode == "separate" else 1) if attention else DIRECT_FEATURES
-        self.encoder = I3DEncoder(self.layers, divisor, 4 if focus_input else 3)
+        self.position_input = position_input
+        self.encoder = I3DEncoder(self.layers, divisor, 3 + focus_input + position_input)
         self.decoder = Decoder(self.layers, self.encoder.out_channels, divisor, heads)
         if conv == "3d":
             self._start_as_per_slice()
@@ -200,7 +203,10 @@ class AiFDepthNet(nn.Module):
 
     def forward(self, stack: torch.Tensor, focus: torch.Tensor) -> dict:
         h, w = stack.shape[-2:]
-        scores = self.slice_scores(pad_to_multiple(with_focus_channel(stack, self.focus_measure)))[..., :h, :w]
+        inputs = pad_to_multiple(with_focus_channel(stack, self.focus_measure))
+        if self.position_input:
+            inputs = with_position_channel(inputs, focus)
+        scores = self.slice_scores(inputs)[..., :h, :w]
         if not self.attention:
             return {"depth": focus_from_fraction(self.regression(scores, focus), focus), "aif": None, "attention": None}
         depth_attention = normalise_attention(scores[:, :, 0], self.depth_normalisation)

@@ -142,6 +142,13 @@ def relative_focus(focus: torch.Tensor) -> torch.Tensor:
     return (focus - low) / span
 
 
+def with_position_channel(stack: torch.Tensor, focus: torch.Tensor) -> torch.Tensor:
+    """(B, S, C, H, W) -> (B, S, C+1, H, W): each slice's relative focus as a constant plane. Without
+    attention, a network must know where each slice sits in the focus range before it pools over them."""
+    plane = relative_focus(focus).to(stack.dtype)[:, :, None, None, None].expand(-1, -1, 1, *stack.shape[-2:])
+    return torch.cat([stack, plane], dim=2)
+
+
 def focus_from_fraction(fraction: torch.Tensor, focus: torch.Tensor) -> torch.Tensor:
     """Map a per-pixel fraction (B, H, W) in [0, 1] onto each sample's [min focus, max focus]."""
     low = focus.amin(dim=1).view(-1, 1, 1)

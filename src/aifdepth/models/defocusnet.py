@@ -10,7 +10,7 @@ network could not tell which slice is focused where.
 import torch
 from torch import nn
 
-from .blocks import Layers, focus_from_fraction, pad_to_multiple, relative_focus
+from .blocks import Layers, focus_from_fraction, pad_to_multiple, with_position_channel
 from .classical import FocusMeasure, with_focus_channel
 
 LEVELS = 5  # full resolution .. 1/16
@@ -56,9 +56,7 @@ class DefocusNet(nn.Module):
 
     def forward(self, stack: torch.Tensor, focus: torch.Tensor) -> dict:
         b, s, _, h, w = stack.shape
-        padded = pad_to_multiple(with_focus_channel(stack, self.focus_measure))
-        focus_plane = relative_focus(focus)[:, :, None, None, None].expand(-1, -1, 1, *padded.shape[-2:])
-        x = torch.cat([padded, focus_plane.to(padded.dtype)], dim=2).flatten(0, 1)
+        x = with_position_channel(pad_to_multiple(with_focus_channel(stack, self.focus_measure)), focus).flatten(0, 1)
         features = []
         for level in self.encoder:
             x = level(x)
