@@ -1,7 +1,10 @@
 """Tables, claims and figures from evaluation files with known numbers."""
 
 import json
+import os
 import re
+import shutil
+import subprocess
 
 import h5py
 import numpy as np
@@ -12,7 +15,7 @@ from aifdepth.errors import InputError
 from aifdepth.report.claims import CLAIMS, write_claims
 from aifdepth.report.contents import FIGURES, TABLES
 from aifdepth.report.figures import write_figure
-from aifdepth.report.tables import format_number, write_table
+from aifdepth.report.tables import LATEX_PREAMBLE, format_number, latex_text, write_table
 from aifdepth.stackfile import FocalStacks, write_stacks
 
 # MAE of each (variant, test stack) of hci, chosen so that every claim holds
@@ -147,6 +150,61 @@ def test_latex_is_booktabs_with_the_best_value_in_bold(evaluations, tmp_path):
     assert r"\textbf{-1.0000}" in main4  # delta: higher is better, so the largest value is bold
 
 
+LATEX_PACKAGES = ("texlive-latex-base", "texlive-latex-recommended")  # pdflatex; booktabs
+
+
+def pdflatex() -> str:
+    """Debian's pdflatex, installed when missing (as root, like the Slurm tests)."""
+    if not shutil.which("pdflatex"):
+        if os.geteuid() != 0 or not shutil.which("apt-get"):
+            pytest.fail(f"pdflatex is missing: apt-get install {' '.join(LATEX_PACKAGES)}")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "-qq", *LATEX_PACKAGES], check=True, timeout=1200)
+    return shutil.which("pdflatex")
+
+
+def test_every_latex_table_compiles_and_fits_the_text_width(evaluations, tmp_path):
+    """Each table \\input into a plain article with the preamble the README names: no LaTeX error,
+    no overfull box (a table wider than the text is scaled down to it)."""
+    write_all_tables(evaluations, tmp_path)
+    engine = pdflatex()
+    for name in TABLES:
+        document = tmp_path / f"doc_{name}.tex"
+        document.write_text(
+            "\\documentclass{article}\n" + LATEX_PREAMBLE + "\n\\begin{document}\n"
+            f"\\input{{{name}.tex}}\n\\end{{document}}\n"
+        )
+        run = subprocess.run(
+            [engine, "-interaction=nonstopmode", "-halt-on-error", document.name],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        log = (tmp_path / f"doc_{name}.log").read_text(errors="replace")
+        assert run.returncode == 0, f"{name}: " + "\n".join(line for line in log.splitlines() if line.startswith("!"))
+        assert "Overfull \\hbox" not in log and "Overfull \\vbox" not in log, name
+        assert "Missing character" not in log, name
+        assert (tmp_path / f"doc_{name}.pdf").stat().st_size > 1000
+    table2 = (tmp_path / "table2.tex").read_text()
+    assert "Arbitrary 2--10" in table2 and r"\cmidrule(lr){2-4}" in table2 and r"\resizebox" in table2
+    assert r"\checkmark" in (tmp_path / "table3.tex").read_text()
+    assert r"$\delta_1$" in (tmp_path / "main_table4.tex").read_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "latex"),
+    [
+        ("x86_64, 100% & #1 {a}", r"x86\_64, 100\% \& \#1 \{a\}"),
+        ("Arbitrary 2~10", "Arbitrary 2--10"),
+        ("MAE ↓ δ1 ✓", r"MAE $\downarrow$ $\delta_1$ \checkmark{}"),
+        ("~^\\$", r"\textasciitilde{}\textasciicircum{}\textbackslash{}\$"),
+    ],
+)
+def test_latex_text_escapes_and_sets_symbols(text, latex):
+    assert latex_text(text) == latex
+
+
 def test_claims_follow_the_numbers_in_the_tables(evaluations, tmp_path):
     write_all_tables(evaluations, tmp_path)
     out = tmp_path / "claims.md"
@@ -165,6 +223,27 @@ def test_claims_follow_the_numbers_in_the_tables(evaluations, tmp_path):
     verdicts = dict(write_claims(sorted(tmp_path.glob("*.csv")), [], out))
     assert not verdicts["C1"] and verdicts["C2"]
     assert "| C1 |" in out.read_text() and "**does not hold**" in out.read_text()
+
+
+def test_claims_report_renders_as_github_flavoured_markdown(evaluations, tmp_path):
+    """C4's evidence names 'Arbitrary 2~10' twice: unescaped, GitHub strikes out what lies between
+    the two tildes. Every row keeps its cells, nothing is struck out, no tilde is left bare."""
+    from markdown_it import MarkdownIt
+
+    write_all_tables(evaluations, tmp_path)
+    table2 = pd.read_csv(tmp_path / "table2.csv")
+    table2.loc[0, "Arbitrary 2~10 MAE"] = 0.9  # C3 fails, so its cell quotes the numbers
+    table2.to_csv(tmp_path / "table2.csv", index=False)
+    out = tmp_path / "claims.md"
+    write_claims(sorted(tmp_path.glob("*.csv")), sorted(evaluations.rglob("*.json")), out)
+    source = out.read_text()
+    assert "2~10" in source.replace("\\~", "~") and not re.search(r"(?<!\\)~", source)
+    html = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(source)
+    assert "<s>" not in html and "<del>" not in html
+    for table, cells in zip(re.findall(r"<table>.*?</table>", html, flags=re.S), (6, 3)):
+        for row in re.findall(r"<tr>.*?</tr>", table, flags=re.S):
+            assert len(re.findall(r"<t[hd]", row)) == cells, row
+    assert "Arbitrary 2~10" in html
 
 
 def test_numbers_from_real_data_say_so(evaluations, tmp_path):

@@ -298,6 +298,16 @@ def package_checks(evaluation_paths) -> list[tuple[str, str, bool]]:
     return checks
 
 
+def markdown_cell(text: str) -> str:
+    """Text for a GitHub-flavoured Markdown table cell: a pipe would end the cell, and two tildes
+    (`2~10 ... 2~10`) would strike out what lies between them."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("~", "\\~")
+
+
+def _row(*cells: str) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
 def _verdict(holds: bool) -> str:
     return "holds" if holds else "does not hold"
 
@@ -325,18 +335,17 @@ def write_claims(table_paths, evaluation_paths, out_path) -> list[tuple[str, boo
         verdict = claim.check(tables)
         sources = sorted(set().union(*(tables.sources(name) for name in claim.tables)))
         data = f"{', '.join(claim.tables)} ({'/'.join(sources)})"
-        lines.append(
-            f"| {claim.key} | {claim.statement} | {verdict.paper} | {verdict.ours} | {data} | "
-            f"**{_verdict(verdict.holds)}** |"
-        )
+        texts = (claim.key, claim.statement, verdict.paper, verdict.ours, data)
+        lines.append(_row(*map(markdown_cell, texts), f"**{_verdict(verdict.holds)}**"))
         verdicts.append((claim.key, verdict.holds))
     for claim in CLAIMS:
         if claim not in judged:
             missing = ", ".join(sorted(set(claim.tables) - built))
-            lines.append(f"| {claim.key} | {claim.statement} | | | {missing} not built by this config | not judged |")
+            texts = (claim.key, claim.statement, "", "", f"{missing} not built by this config", "not judged")
+            lines.append(_row(*map(markdown_cell, texts)))
     lines += ["", "## Checks of this package", "", "| Check | Numbers | Verdict |", "|---|---|---|"]
     for check, numbers, holds in package_checks(evaluation_paths):
-        lines.append(f"| {check} | {numbers} | **{_verdict(holds)}** |")
+        lines.append(_row(markdown_cell(check), markdown_cell(numbers), f"**{_verdict(holds)}**"))
     held = sum(holds for _, holds in verdicts)
     failed = [key for key, holds in verdicts if not holds]
     lines += [

@@ -3,6 +3,7 @@ bold, and the same numbers as CSV (plus each row's data source) for the claims r
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -81,6 +82,50 @@ def caption(table: Table, evaluations: list[dict]) -> str:
     return text + " Best value per column in bold."
 
 
+# LaTeX's special characters, then the symbols the labels use, as LaTeX that pdflatex typesets
+# with amssymb (\checkmark); `2~10` is a range, not a non-breaking space.
+LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+LATEX_SYMBOLS = {"✓": r"\checkmark{}", "↓": r"$\downarrow$", "↑": r"$\uparrow$", "–": "--"}
+LATEX_PREAMBLE = r"\usepackage{booktabs,graphicx,amssymb}"  # what a document needs to \input the tables
+
+
+def latex_text(text: str) -> str:
+    """Plain text (labels, headers, captions) as LaTeX source that prints as it reads."""
+    text = re.sub(r"(\d)~(\d)", "\\1\u2013\\2", str(text))  # 2~10 -> 2–10, typeset as 2--10
+    text = "".join(LATEX_SPECIALS.get(char, char) for char in text)
+    text = re.sub(r"δ(\d)", r"$\\delta_\1$", text)
+    return "".join(LATEX_SYMBOLS.get(char, char) for char in text)
+
+
+def _cmidrules(latex: str, groups: tuple[str, ...], label_columns: int, per_group: int) -> str:
+    """A rule under each group's spanning header, as booktabs tables set them."""
+    rules = " ".join(
+        rf"\cmidrule(lr){{{label_columns + 1 + k * per_group}-{label_columns + (k + 1) * per_group}}}"
+        for k in range(len(groups))
+    )
+    head, rest = latex.split("\\toprule\n", 1)
+    first_row, rest = rest.split("\\\\\n", 1)
+    return f"{head}\\toprule\n{first_row}\\\\\n{rules}\n{rest}"
+
+
+def _fit_to_text_width(latex: str) -> str:
+    """Scale a tabular down to the text width when it is wider, never up."""
+    begin, end = latex.index("\\begin{tabular}"), latex.index("\\end{tabular}") + len("\\end{tabular}")
+    box = r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%"
+    return f"{latex[:begin]}{box}\n{latex[begin:end]}%\n}}{latex[end:]}"
+
+
 def to_latex(table: Table, frame: pd.DataFrame, caption_text: str, label: str) -> str:
     shown = frame.drop(columns=[SOURCE_COLUMN])
     lower_is_better, headers = {}, {}
@@ -88,25 +133,34 @@ def to_latex(table: Table, frame: pd.DataFrame, caption_text: str, label: str) -
         for metric in table.metrics:
             name, lower = METRICS[metric]
             lower_is_better[column_name(group, metric)] = lower
-            headers[column_name(group, metric)] = (group, f"{name} {'↓' if lower else '↑'}")
-    shown.columns = pd.MultiIndex.from_tuples([headers.get(c, ("", c)) for c in shown.columns])
-    styler = shown.style.hide(axis="index").format(format_number, subset=list(headers.values()))
+            headers[column_name(group, metric)] = (latex_text(group), latex_text(f"{name} {'↓' if lower else '↑'}"))
+    for column in table.label_columns:
+        shown[column] = shown[column].map(latex_text)
+    shown.columns = pd.MultiIndex.from_tuples([headers.get(c, ("", latex_text(c))) for c in shown.columns])
+    styler = shown.style.hide(axis="index").format(
+        lambda v: latex_text(format_number(v)), subset=list(headers.values())
+    )
     for column, lower in lower_is_better.items():
         best = frame[column].min() if lower else frame[column].max()
         if math.isfinite(best):
             styler = styler.apply(
                 lambda col, best=best: ["textbf:--rwrap;" if v == best else "" for v in col], subset=[headers[column]]
             )
-    if table.groups == ("",):
+    grouped = table.groups != ("",)
+    if not grouped:
         styler = styler.hide(axis="columns", level=0)
-    return styler.to_latex(
+    latex = styler.to_latex(
         hrules=True,
-        caption=caption_text,
+        caption=latex_text(caption_text),
         label=label,
         position="htbp",
+        position_float="centering",
         multicol_align="c",
         column_format="l" * len(table.label_columns) + "r" * len(headers),
     )
+    if grouped:
+        latex = _cmidrules(latex, table.groups, len(table.label_columns), len(table.metrics))
+    return _fit_to_text_width(latex)
 
 
 def write_table(name: str, eval_root, tex_path, csv_path) -> pd.DataFrame:
