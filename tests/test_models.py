@@ -296,3 +296,25 @@ def test_position_channel_is_each_slices_place_in_its_own_focus_range():
             assert (planes[sample, slice_index, 4] == value).all()
     model = build_model(ModelConfig(conv="2d", attention=False, position_input=True))
     assert model.encoder.stage1[0].in_channels == 4
+
+
+@pytest.mark.parametrize("attention", [True, False])
+def test_3d_network_reads_a_stack_in_any_focus_order_as_sorted(attention):
+    """The 3D network learns from stacks in increasing focus; one that comes far to near (Mobile
+    Depth's sweeps, DDFF) gives the depth and AiF of the sorted stack, attention in its own order."""
+    model = in_float64(build_model(ModelConfig(conv="3d", attention=attention, focus_input=True)).eval())
+    generator = torch.Generator().manual_seed(4)
+    with torch.no_grad():  # mix the slices, as training does (the network starts per slice)
+        for weight in model.parameters():
+            weight.add_(0.05 * torch.randn(weight.shape, generator=generator, dtype=weight.dtype))
+    stack = torch.rand(2, 6, 3, 32, 32, generator=generator, dtype=torch.float64)
+    focus = torch.linspace(-2.5, 2.5, 6, dtype=torch.float64).repeat(2, 1)
+    order = torch.tensor([[5, 4, 3, 2, 1, 0], [2, 0, 5, 1, 4, 3]])
+    with torch.no_grad():
+        sorted_out = model(stack, focus)
+        shuffled = model(torch.stack([stack[i, order[i]] for i in range(2)]), focus.gather(1, order))
+    torch.testing.assert_close(shuffled["depth"], sorted_out["depth"])
+    if attention:
+        torch.testing.assert_close(shuffled["aif"], sorted_out["aif"])
+        for i in range(2):
+            torch.testing.assert_close(shuffled["attention"][i], sorted_out["attention"][i, order[i]])

@@ -202,6 +202,21 @@ class AiFDepthNet(nn.Module):
         return scores.unflatten(0, (b, s))
 
     def forward(self, stack: torch.Tensor, focus: torch.Tensor) -> dict:
+        """3D convolutions see the order of the slices, and training stacks run from near to far
+        focus; a stack in another order (Mobile Depth's autofocus sweeps run far to near) is fed
+        sorted by focus, and its attention returned in the caller's order."""
+        if self.layers.dims == 3 and (focus.diff(dim=1) < 0).any():
+            order = focus.argsort(dim=1, stable=True)
+            outputs = self._forward(
+                torch.take_along_dim(stack, order[:, :, None, None, None], dim=1), focus.gather(1, order)
+            )
+            if outputs["attention"] is not None:
+                restore = order.argsort(dim=1)[:, :, None, None].expand_as(outputs["attention"])
+                outputs["attention"] = outputs["attention"].gather(1, restore)
+            return outputs
+        return self._forward(stack, focus)
+
+    def _forward(self, stack: torch.Tensor, focus: torch.Tensor) -> dict:
         h, w = stack.shape[-2:]
         inputs = pad_to_multiple(with_focus_channel(stack, self.focus_measure))
         if self.position_input:
