@@ -12,8 +12,18 @@ import pandas as pd
 import pytest
 
 from aifdepth.errors import InputError
-from aifdepth.report.claims import CLAIMS, write_claims
-from aifdepth.report.contents import FIGURES, TABLES
+from aifdepth.report.claims import (
+    CLAIMS,
+    Evaluations,
+    bootstrap_difference,
+    claim_verdict,
+    judge,
+    judge_all,
+    split_seed,
+    verdict_of,
+    write_claims,
+)
+from aifdepth.report.contents import FIGURES, METRICS, TABLES
 from aifdepth.report.figures import write_figure
 from aifdepth.report.tables import LATEX_PREAMBLE, format_number, latex_text, write_table
 from aifdepth.stackfile import FocalStacks, write_stacks
@@ -59,6 +69,7 @@ OTHER_MAE = {
     ("middlebury", "sup", "test_15"): 2.0,
     ("middlebury", "unsup", "test_15"): 3.0,
 }
+IMAGE_FACTORS = (0.8, 1.2, 0.9, 1.1)  # per-image values: mean x factor (mean 1)
 AIF_PSNR = {"sup_3d_att": 30.0, "unsup_10": 35.0, "unsup_10_smooth": 34.0, "sup": 28.0, "unsup": 33.0}
 
 
@@ -80,14 +91,22 @@ def evaluation(dataset, variant, testset, mae):
         )
     }
     psnr = AIF_PSNR.get(variant)
+    aif = {"psnr": psnr, "ssim": psnr / 40} if psnr else {}
+    seconds = SECONDS.get(variant, 0.02)
+    per_image = [  # the same spread around each mean on every variant: paired differences are exact
+        {"name": f"scene{k}", **{m: v * f for m, v in metrics.items()}, "seconds": seconds * f}
+        | {m: v * f for m, v in aif.items()}
+        for k, f in enumerate(IMAGE_FACTORS)
+    ]
     return {
         "dataset": dataset,
         "source": "synthetic",
         "model_config": {"architecture": "aifdepthnet"},
         "metrics": metrics,
-        "aif": {"psnr": psnr, "ssim": psnr / 40} if psnr else None,
+        "aif": aif or None,
+        "per_image": per_image,
         "runtime": {
-            "seconds_per_stack": SECONDS.get(variant, 0.02),
+            "seconds_per_stack": seconds,
             "device": "CPU (test)",
             "batch": 1,
             "resolution": [32, 32],
@@ -205,24 +224,116 @@ def test_latex_text_escapes_and_sets_symbols(text, latex):
     assert latex_text(text) == latex
 
 
-def test_claims_follow_the_numbers_in_the_tables(evaluations, tmp_path):
+def test_claims_follow_the_per_image_numbers_and_agree_with_the_tables(evaluations, tmp_path):
     write_all_tables(evaluations, tmp_path)
     out = tmp_path / "claims.md"
-    verdicts = dict(write_claims(sorted(tmp_path.glob("*.csv")), sorted(evaluations.rglob("*.json")), out))
+    paths = sorted(evaluations.rglob("*.json"))
+    verdicts = dict(write_claims(sorted(tmp_path.glob("*.csv")), paths, out, [tmp_path / "claims.png"]))
     assert list(verdicts) == [f"C{i}" for i in range(1, 12)] == [c.key for c in CLAIMS]
-    assert all(verdicts.values()), verdicts
+    assert set(verdicts.values()) == {"holds"}, verdicts
     report = out.read_text()
-    assert report.count("**holds**") >= 11 and "0.1663 vs 0.1811" in report
-    assert re.search(
-        r"hci/sup_3d_att at least 2x better than classical on val_10 \(MAE\) \| 5\.00x \| \*\*holds", report
-    )
+    assert "Claims: 11 hold, 0 contradicted, 0 inconclusive" in report
+    assert re.search(r"\| check \| hci/sup_3d_att 2x better than classical on val_10 \| .* \| -80\.0 % \[", report)
+    claims, _ = judge_all(list(TABLES), Evaluations(paths))
+    for claim, judgements in claims:  # every mean a claim shows is the table's number
+        for judgement in judgements:
+            for side, mean in zip((judgement.comparison.first, judgement.comparison.second), judgement.means):
+                table = pd.read_csv(tmp_path / f"{side.table}.csv", dtype=str, keep_default_na=False)
+                row = table[(table[list(TABLES[side.table].label_columns)] == list(side.labels)).all(axis=1)]
+                column = f"{side.group} {METRICS[judgement.comparison.metric][0]}".strip()
+                assert float(row[column].iloc[0]) == pytest.approx(mean), (claim.key, side)
 
-    table1 = pd.read_csv(tmp_path / "table1.csv")
-    table1.loc[0, "MAE"] = 0.5  # the uniform layout now loses
-    table1.to_csv(tmp_path / "table1.csv", index=False)
-    verdicts = dict(write_claims(sorted(tmp_path.glob("*.csv")), [], out))
-    assert not verdicts["C1"] and verdicts["C2"]
-    assert "| C1 |" in out.read_text() and "**does not hold**" in out.read_text()
+    uniform = evaluations / "hci" / "idx13579" / "val_10_i13579.json"
+    result = json.loads(uniform.read_text())
+    result["per_image"][0]["mae"] = 2.0  # one image of the uniform layout goes badly wrong
+    uniform.write_text(json.dumps(result))
+    claims, _ = judge_all(["table1"], Evaluations(paths))
+    (c1,) = claims[0][1]
+    assert c1.means[0] == pytest.approx((2.0 + 0.16 * (1.2 + 0.9 + 1.1)) / 4)
+    assert c1.verdict == "inconclusive"  # the other three images still favour it
+    for row in result["per_image"]:
+        row["mae"] = 0.5
+    uniform.write_text(json.dumps(result))
+    verdicts = dict(write_claims([tmp_path / "table1.csv"], paths, out))
+    assert verdicts == {"C1": "contradicted"}
+    assert "| C1 | **contradicted** |" in out.read_text() and "not judged" in out.read_text()
+
+
+def test_verdicts_from_hand_made_per_image_values():
+    rng = np.random.default_rng(5)
+    base = rng.uniform(1.0, 2.0, 40)
+    effect, noise = base * 0.8, base * (1 + rng.normal(0, 0.05, 40))
+    cases = [(effect, "holds"), (noise, "inconclusive"), (base * 1.25, "contradicted")]
+    for first, expected in cases:
+        difference, interval = bootstrap_difference(first[None], base[None])
+        assert interval[0] <= difference <= interval[1]
+        assert verdict_of(interval, "lower") == expected
+    assert verdict_of((-0.7, -0.6), "lower", bound=-0.5) == "holds"  # 2x better: below -50 %
+    assert verdict_of((-0.6, -0.4), "lower", bound=-0.5) == "inconclusive"
+    assert verdict_of((0.1, 0.2), "higher") == "holds" and verdict_of((-0.2, -0.1), "higher") == "contradicted"
+    assert claim_verdict(["holds", "holds"]) == "holds"
+    assert claim_verdict(["holds", "inconclusive"]) == "inconclusive"
+    assert claim_verdict(["contradicted", "inconclusive"]) == "contradicted"
+
+
+def test_interval_covers_the_true_difference_at_the_stated_rate():
+    """First: 10 + N(1, 2) per image against a constant 10, so the true relative difference is
+    0.1; over 300 samples of 30 images the 95 % intervals cover it about 95 % of the time."""
+    rng = np.random.default_rng(6)
+    covered = 0
+    for _ in range(300):
+        first = 10 + rng.normal(1.0, 2.0, 30)
+        _, (low, high) = bootstrap_difference(first[None], np.full((1, 30), 10.0), resamples=2000)
+        covered += low <= 0.1 <= high
+    assert 0.88 <= covered / 300 <= 0.99, covered
+
+
+def test_seed_runs_widen_the_interval_and_show_their_spread(evaluations, tmp_path):
+    """C5's attention pair trained with seeds 1 and 2 as well: the seeds are resampled with the
+    images, so the interval is wider than with one seed, and the report lists MAE per seed."""
+    assert split_seed("unsup_10.seed2") == ("unsup_10", 2) and split_seed("unsup_10") == ("unsup_10", None)
+    one_seed = judge(CLAIMS[4].comparisons[0], Evaluations(sorted(evaluations.rglob("*.json"))))
+    for variant, maes in (("sup_3d_att", (0.06, 0.12)), ("sup_2d_att", (0.13, 0.09))):
+        for seed, mae in enumerate(maes, start=1):
+            path = evaluations / "hci" / f"{variant}.seed{seed}" / "val_10.json"
+            path.parent.mkdir()
+            path.write_text(json.dumps(evaluation("hci", variant, "val_10", mae)))
+    paths = sorted(evaluations.rglob("*.json"))
+    seeded = judge(CLAIMS[4].comparisons[0], Evaluations(paths))
+    assert seeded.seeds == (3, 3) and one_seed.seeds == (1, 1)
+    assert seeded.interval[1] - seeded.interval[0] > 5 * (one_seed.interval[1] - one_seed.interval[0])
+    write_claims(["table3"], paths, tmp_path / "seeds.md")
+    report = (tmp_path / "seeds.md").read_text()
+    assert "| hci/sup_3d_att | val_10 | 0: 0.0800, 1: 0.0600, 2: 0.1200 | 0.0867 ± 0.0249 |" in report
+    assert "4 images, seeds 3 / 3" in report
+
+
+def test_evaluations_without_per_image_values_or_of_other_images_are_refused(evaluations, tmp_path):
+    old = evaluations / "hci" / "idx12569" / "val_10_i12569.json"
+    result = json.loads(old.read_text())
+    old.write_text(json.dumps({k: v for k, v in result.items() if k != "per_image"}))
+    paths = sorted(evaluations.rglob("*.json"))
+    with pytest.raises(InputError, match=r"idx12569/val_10_i12569.json: no per-image 'mae'.*snakemake --forcerun"):
+        write_claims(["table1"], paths, tmp_path / "claims.md")
+    result["per_image"] = result["per_image"][:3]
+    old.write_text(json.dumps(result))
+    with pytest.raises(
+        InputError, match=r"idx12569/val_10_i12569.json and .*idx13579/val_10_i13579.json: evaluated on"
+    ):
+        write_claims(["table1"], paths, tmp_path / "claims.md")
+
+
+def test_claims_figure_has_one_row_per_comparison(evaluations, tmp_path):
+    from aifdepth.report.claims_figure import draw_claims
+
+    paths = sorted(evaluations.rglob("*.json"))
+    claims, checks = judge_all(["table1", "table3"], Evaluations(paths))
+    rows = [(claim.key, j) for claim, js in claims for j in js] + [("checks", j) for j in checks]
+    labels = draw_claims(rows, [tmp_path / "claims.pdf", tmp_path / "claims.png"])
+    assert len(labels) == len(rows) == 1 + 2 + 2 + len(checks)
+    assert labels[0] == "C1: MAE, uniform vs non-uniform"
+    assert (tmp_path / "claims.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "claims.pdf").read_bytes()[:5] == b"%PDF-"
 
 
 def test_claims_report_renders_as_github_flavoured_markdown(evaluations, tmp_path):
@@ -231,16 +342,15 @@ def test_claims_report_renders_as_github_flavoured_markdown(evaluations, tmp_pat
     from markdown_it import MarkdownIt
 
     write_all_tables(evaluations, tmp_path)
-    table2 = pd.read_csv(tmp_path / "table2.csv")
-    table2.loc[0, "Arbitrary 2~10 MAE"] = 0.9  # C3 fails, so its cell quotes the numbers
-    table2.to_csv(tmp_path / "table2.csv", index=False)
     out = tmp_path / "claims.md"
     write_claims(sorted(tmp_path.glob("*.csv")), sorted(evaluations.rglob("*.json")), out)
     source = out.read_text()
     assert "2~10" in source.replace("\\~", "~") and not re.search(r"(?<!\\)~", source)
     html = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(source)
     assert "<s>" not in html and "<del>" not in html
-    for table, cells in zip(re.findall(r"<table>.*?</table>", html, flags=re.S), (6, 3)):
+    tables = re.findall(r"<table>.*?</table>", html, flags=re.S)
+    assert len(tables) == 3
+    for table, cells in zip(tables, (7, 2, 7)):
         for row in re.findall(r"<tr>.*?</tr>", table, flags=re.S):
             assert len(re.findall(r"<t[hd]", row)) == cells, row
     assert "Arbitrary 2~10" in html
@@ -253,8 +363,8 @@ def test_numbers_from_real_data_say_so(evaluations, tmp_path):
         path.write_text(json.dumps({**result, "source": "real"}))
     write_all_tables(evaluations, tmp_path)
     assert "the real hci data" in (tmp_path / "table3.tex").read_text()
-    write_claims(sorted(tmp_path.glob("*.csv")), [], tmp_path / "claims.md")
-    assert "| table3 (real) |" in (tmp_path / "claims.md").read_text()
+    write_claims(["table3"], sorted(evaluations.rglob("*.json")), tmp_path / "claims.md")
+    assert "| C5 | 3D convolution beats 2D | data: table3 (real) |" in (tmp_path / "claims.md").read_text()
 
 
 def test_a_missing_evaluation_names_the_file(tmp_path):
@@ -333,30 +443,3 @@ def test_mobile_depth_figure_has_one_row_per_scene(tmp_path):
     assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(InputError, match="--scenes"):
         write_figure("figure10", tmp_path / "eval", tmp_path / "stacks", tmp_path / "g.pdf", tmp_path / "g.png")
-
-
-def test_seed_report_gives_the_spread_and_a_verdict_per_seed(tmp_path):
-    from aifdepth.report.seeds import split_seed, write_seed_report
-
-    assert split_seed("unsup_10.seed2") == ("unsup_10", 2) and split_seed("unsup_10") == ("unsup_10", None)
-    mae = {
-        "sup_3d_att": [0.1, 0.2, 0.3],
-        "sup_2d_att": [0.2, 0.1, 0.4],
-        "unsup_10": [0.5] * 3,
-        "unsup_10_smooth": [0.4] * 3,
-        "unsup_37": [0.45] * 3,
-        "unsup_37_smooth": [0.3] * 3,
-    }
-    paths = []
-    for variant, values in mae.items():
-        test = "val_37" if "37" in variant else "val_10"
-        for seed, value in enumerate(values):
-            folder = tmp_path / "hci" / (variant if seed == 0 else f"{variant}.seed{seed}")
-            folder.mkdir(parents=True)
-            (folder / f"{test}.json").write_text(json.dumps({"metrics": {"mae": value}}))
-            paths.append(folder / f"{test}.json")
-    verdicts = write_seed_report(paths, tmp_path / "seeds.md")
-    assert verdicts == {"C5": [True, False, True], "C8": [True] * 3, "C9": [True] * 3}
-    report = (tmp_path / "seeds.md").read_text()
-    assert "| sup_3d_att | val_10 | 0: 0.1000, 1: 0.2000, 2: 0.3000 | 0.2000 ± 0.0816 |" in report
-    assert "| C5 | 3D vs 2D, attention | 2 of 3 | does not hold |" in report

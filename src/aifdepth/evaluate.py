@@ -74,18 +74,23 @@ def _evaluate_loaded(model, config, info, model_path, stacks_path, out_json, pre
     predict_sample(model, stacks.stack[0], stacks.focus[0], device)  # warm-up, not timed
     per_image, aif_scores, depths, aifs = [], [], [], []
     seconds, unsynchronised = [], []
-    for i, name in enumerate(stacks.names):
+    for i in range(len(stacks.names)):
         outputs, elapsed, elapsed_unsync = predict_sample(model, stacks.stack[i], stacks.focus[i], device)
         seconds.append(elapsed)
         unsynchronised.append(elapsed_unsync)
         mask = valid_mask(stacks.depth[i], dataset)
-        per_image.append({"name": name, **image_metrics(outputs["depth"], stacks.depth[i], mask)})
+        per_image.append(image_metrics(outputs["depth"], stacks.depth[i], mask))
         depths.append(outputs["depth"])
         if "aif" in outputs:
             aifs.append(to_uint8(outputs["aif"]))
             if stacks.aif is not None:
                 aif_scores.append({"psnr": psnr(aifs[-1], stacks.aif[i]), "ssim": ssim(aifs[-1], stacks.aif[i])})
-    metrics = aggregate([{k: v for k, v in row.items() if k != "name"} for row in per_image])
+    metrics = aggregate(per_image)
+    # Per image, every number a claim compares: depth metrics, AiF quality, seconds (paired by name).
+    per_image = [
+        {"name": name, **row, "seconds": elapsed, **(aif_scores[i] if aif_scores else {})}
+        for i, (name, row, elapsed) in enumerate(zip(stacks.names, per_image, seconds))
+    ]
     result = {
         "model": str(model_path),
         "stacks": str(stacks_path),

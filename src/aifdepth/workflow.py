@@ -14,9 +14,8 @@ from snakemake.utils import update_config
 
 from .datasets.spec import SPECS
 from .errors import InputError
-from .report.claims import CLAIMS
+from .report.claims import CLAIMS, SEED_MARK, split_seed
 from .report.contents import FIGURES, TABLES, Cell
-from .report.seeds import SEED_MARK, split_seed
 from .settings import SECTIONS, VariantSettings, knob_schema
 
 SCHEMA = "workflow/schemas/config.schema.yaml"
@@ -156,6 +155,12 @@ class Plan:
                     raise InputError(
                         f"{self.source}: seed_runs.variants.{dataset} names {name}, which is not a variant of "
                         f"variants.{dataset}; declared: {sorted(config['variants'].get(dataset, {}))}"
+                    )
+                compared = {(c.dataset, c.variant) for claim in CLAIMS for x in claim.comparisons for c in x.cells()}
+                if (dataset, name) not in compared:
+                    raise InputError(
+                        f"{self.source}: seed_runs.variants.{dataset} names {name}, which no claim compares: its "
+                        "seed runs would widen no interval of the claims report; drop it from seed_runs"
                     )
 
     def missing(self, cell: Cell) -> str | None:
@@ -357,6 +362,10 @@ class Plan:
                     files += [f"results/eval/{dataset}/{name}{SEED_MARK}{seed}/{test}.json" for seed in runs["seeds"]]
         return files
 
+    def seed_claims_files(self) -> list[str]:
+        """Every evaluation of the main run, and the seed runs: the claims report over seeds."""
+        return sorted(set(self.evaluation_files()) | set(self.seed_run_files()))
+
     # --- report ---------------------------------------------------------------------------
 
     def _table(self, name: str):
@@ -394,4 +403,4 @@ class Plan:
     def report_files(self) -> list[str]:
         tables = [f"results/tables/{name}.{ext}" for name in self.tables for ext in ("tex", "csv")]
         figures = [f"results/figures/{name}.{ext}" for name in self.figures for ext in ("pdf", "png")]
-        return tables + figures + ["results/claims.md"]
+        return tables + figures + ["results/claims.md", "results/figures/claims.pdf", "results/figures/claims.png"]

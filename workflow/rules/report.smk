@@ -46,7 +46,9 @@ rule claims:
         tables=plan.claims_tables(),
         evaluations=plan.evaluation_files(),
     output:
-        report("results/claims.md", caption="../report/claims.rst", category="Claims"),
+        md=report("results/claims.md", caption="../report/claims.rst", category="Claims"),
+        pdf="results/figures/claims.pdf",
+        png=report("results/figures/claims.png", caption="../report/claims.rst", category="Claims"),
     log:
         "results/logs/claims.log",
     benchmark:
@@ -55,7 +57,8 @@ rule claims:
     conda:
         "../../envs/aifdepth.yaml"
     shell:
-        "aifdepth claims --tables {input.tables} --out {output} {input.evaluations} > {log} 2>&1"
+        "aifdepth claims --tables {input.tables} --out {output.md} --pdf {output.pdf} --png {output.png} "
+        "{input.evaluations} > {log} 2>&1"
 
 
 rule report_files:
@@ -65,16 +68,20 @@ rule report_files:
 
 rule seed_spread:
     input:
-        plan.seed_run_files(),
+        tables=plan.claims_tables(),
+        evaluations=plan.seed_claims_files(),
     output:
-        "results/seeds.md",
+        md="results/seeds.md",
+        pdf="results/figures/claims_seeds.pdf",
+        png="results/figures/claims_seeds.png",
     log:
         "results/logs/seeds.log",
     localrule: True
     conda:
         "../../envs/aifdepth.yaml"
     shell:
-        "aifdepth seeds --out {output} {input} > {log} 2>&1"
+        "aifdepth claims --tables {input.tables} --out {output.md} --pdf {output.pdf} --png {output.png} "
+        "{input.evaluations} > {log} 2>&1"
 
 
 rule seeds:

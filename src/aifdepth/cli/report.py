@@ -1,4 +1,4 @@
-"""Stage 5 subcommands: the paper's tables and figures, the claims report and the seed spread."""
+"""Stage 5 subcommands: the paper's tables and figures, and the claims report (also over seed runs)."""
 
 import argparse
 import logging
@@ -24,17 +24,11 @@ def figure(args) -> None:
 
 
 def claims(args) -> None:
-    from ..report.claims import write_claims
+    from ..report.claims import VERDICTS, write_claims
 
-    verdicts = write_claims(args.tables, args.evaluations, args.out)
-    log.info("wrote %s: %d of %d claims hold", args.out, sum(h for _, h in verdicts), len(verdicts))
-
-
-def seeds(args) -> None:
-    from ..report.seeds import write_seed_report
-
-    verdicts = write_seed_report(args.evaluations, args.out)
-    log.info("wrote %s: %s", args.out, {claim: f"{sum(v)}/{len(v)} seeds" for claim, v in verdicts.items()})
+    verdicts = write_claims(args.tables, args.evaluations, args.out, [p for p in (args.pdf, args.png) if p])
+    counts = ", ".join(f"{sum(v == k for _, v in verdicts)} {k}" for k in VERDICTS)
+    log.info("wrote %s: %s (of %d claims judged)", args.out, counts, len(verdicts))
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -54,13 +48,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--scenes", nargs="+", help="Mobile Depth figures: the scenes to show, one row each")
     p.set_defaults(func=figure)
 
-    p = commands.add_parser("claims", help="the claims report: verdicts computed from the tables")
-    p.add_argument("--tables", type=Path, nargs="*", default=[], help="the table CSVs (one folder)")
+    p = commands.add_parser(
+        "claims", help="the claims report: each comparison with a paired-bootstrap interval and its verdict"
+    )
+    p.add_argument(
+        "--tables", type=Path, nargs="*", default=[], help="the tables built: claims on others are not judged"
+    )
     p.add_argument("--out", type=Path, required=True, help="markdown report")
-    p.add_argument("evaluations", nargs="*", type=Path, help="evaluation JSONs for the package checks")
+    p.add_argument("--pdf", type=Path, help="the claims figure as PDF")
+    p.add_argument("--png", type=Path, help="the claims figure as PNG")
+    p.add_argument(
+        "evaluations", nargs="*", type=Path, help="evaluation JSONs, .../{dataset}/{variant}[.seedN]/{test}.json"
+    )
     p.set_defaults(func=claims)
-
-    p = commands.add_parser("seeds", help="MAE spread over seeds and the per-seed verdicts of claims C5, C8, C9")
-    p.add_argument("--out", type=Path, required=True, help="markdown report")
-    p.add_argument("evaluations", nargs="+", type=Path, help="evaluation JSONs of .../{variant}[.seedN]/")
-    p.set_defaults(func=seeds)
