@@ -129,7 +129,7 @@ def evaluations(tmp_path):
 
 def write_all_tables(root, folder):
     for name in TABLES:
-        write_table(name, root, folder / f"{name}.tex", folder / f"{name}.csv")
+        write_table(name, root, folder / f"{name}.tex", folder / f"{name}.csv", folder / f"{name}.html")
 
 
 def test_every_table_has_the_papers_rows_and_columns(evaluations, tmp_path):
@@ -222,6 +222,24 @@ def test_every_latex_table_compiles_and_fits_the_text_width(evaluations, tmp_pat
 )
 def test_latex_text_escapes_and_sets_symbols(text, latex):
     assert latex_text(text) == latex
+
+
+def test_html_tables_and_claims_show_the_same_numbers(evaluations, tmp_path):
+    """Snakemake's report shows HTML inline: each table's page holds every number of its CSV, in
+    the LaTeX table's format, the best in bold; the claims page is the Markdown report as tables."""
+    write_all_tables(evaluations, tmp_path)
+    for name, table in TABLES.items():
+        page = (tmp_path / f"{name}.html").read_text()
+        frame = pd.read_csv(tmp_path / f"{name}.csv")
+        assert page.startswith("<!DOCTYPE html>") and f"<caption>{table.title}." in page
+        for group in table.groups:
+            for metric in table.metrics:
+                for value in frame[f"{group} {METRICS[metric][0]}".strip()]:
+                    assert f">{format_number(value)}<" in page, (name, metric, value)
+    assert "font-weight: bold" in (tmp_path / "table3.html").read_text()
+    write_claims(list(TABLES), sorted(evaluations.rglob("*.json")), tmp_path / "c.md", html_path=tmp_path / "c.html")
+    page = (tmp_path / "c.html").read_text()
+    assert page.count("<table>") == 3 and "<strong>holds</strong>" in page and "Arbitrary 2~10" in page
 
 
 def test_claims_follow_the_per_image_numbers_and_agree_with_the_tables(evaluations, tmp_path):

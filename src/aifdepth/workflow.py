@@ -397,10 +397,32 @@ class Plan:
         scenes = self.figure_scenes(name)
         return "--scenes " + " ".join(scenes) if scenes else ""
 
+    def data_note(self, cells) -> str:
+        """Which data the cells' numbers come from: real, or the embedded synthetic stand-ins."""
+        parts = []
+        for dataset in dict.fromkeys(cell.dataset for cell in cells):
+            synthetic = self.config["datasets"][dataset]["source"] == "synthetic"
+            parts.append(f"the synthetic stand-in in the {dataset} format" if synthetic else f"the real {dataset} data")
+        return "; ".join(parts)
+
+    def table_caption(self, name: str) -> str:
+        table = self._table(name)
+        return f"{table.title}. Numbers from {self.data_note(table.cells())}."
+
+    def figure_caption(self, name: str) -> str:
+        figure = self._figure(name)
+        return f"{figure.title}. Images from {self.data_note([panel.cell for panel in figure.panels])}."
+
     def claims_tables(self) -> list[str]:
         return sorted({f"results/tables/{name}.csv" for claim in self.claims for name in claim.tables})
 
     def report_files(self) -> list[str]:
-        tables = [f"results/tables/{name}.{ext}" for name in self.tables for ext in ("tex", "csv")]
         figures = [f"results/figures/{name}.{ext}" for name in self.figures for ext in ("pdf", "png")]
-        return tables + figures + ["results/claims.md", "results/figures/claims.pdf", "results/figures/claims.png"]
+        tables = [f"results/tables/{name}.{ext}" for name in self.tables for ext in ("tex", "csv", "html")]
+        claims = [
+            "results/claims.md",
+            "results/claims.html",
+            "results/figures/claims.pdf",
+            "results/figures/claims.png",
+        ]
+        return tables + figures + claims

@@ -5,8 +5,9 @@ rule table:
     input:
         lambda w: plan.table_evaluations(w.name),
     output:
-        tex=report("results/tables/{name}.tex", caption="../report/table.rst", category="Tables"),
+        tex="results/tables/{name}.tex",
         csv="results/tables/{name}.csv",
+        html=report("results/tables/{name}.html", caption="../report/table.rst", category="Tables"),
     log:
         "results/logs/tables/{name}.log",
     benchmark:
@@ -16,8 +17,10 @@ rule table:
     localrule: True
     conda:
         "../../envs/aifdepth.yaml"
+    params:
+        caption=lambda w: plan.table_caption(w.name),
     shell:
-        "aifdepth table {wildcards.name} --tex {output.tex} --csv {output.csv} > {log} 2>&1"
+        "aifdepth table {wildcards.name} --tex {output.tex} --csv {output.csv} --html {output.html} > {log} 2>&1"
 
 
 rule figure:
@@ -37,6 +40,7 @@ rule figure:
         "../../envs/aifdepth.yaml"
     params:
         scenes=lambda w: plan.figure_scene_option(w.name),
+        caption=lambda w: plan.figure_caption(w.name),
     shell:
         "aifdepth --threads 1 figure {wildcards.name} --pdf {output.pdf} --png {output.png} {params.scenes} > {log} 2>&1"
 
@@ -46,7 +50,8 @@ rule claims:
         tables=plan.claims_tables(),
         evaluations=plan.evaluation_files(),
     output:
-        md=report("results/claims.md", caption="../report/claims.rst", category="Claims"),
+        md="results/claims.md",
+        html=report("results/claims.html", caption="../report/claims.rst", category="Claims"),
         pdf="results/figures/claims.pdf",
         png=report("results/figures/claims.png", caption="../report/claims.rst", category="Claims"),
     log:
@@ -57,8 +62,8 @@ rule claims:
     conda:
         "../../envs/aifdepth.yaml"
     shell:
-        "aifdepth claims --tables {input.tables} --out {output.md} --pdf {output.pdf} --png {output.png} "
-        "{input.evaluations} > {log} 2>&1"
+        "aifdepth claims --tables {input.tables} --out {output.md} --html {output.html} --pdf {output.pdf} "
+        "--png {output.png} {input.evaluations} > {log} 2>&1"
 
 
 rule report_files:

@@ -12,7 +12,7 @@ log = logging.getLogger("aifdepth")
 def table(args) -> None:
     from ..report.tables import write_table
 
-    write_table(args.name, args.evaluations, args.tex, args.csv)
+    write_table(args.name, args.evaluations, args.tex, args.csv, args.html)
     log.info("wrote %s and %s", args.tex, args.csv)
 
 
@@ -26,7 +26,7 @@ def figure(args) -> None:
 def claims(args) -> None:
     from ..report.claims import VERDICTS, write_claims
 
-    verdicts = write_claims(args.tables, args.evaluations, args.out, [p for p in (args.pdf, args.png) if p])
+    verdicts = write_claims(args.tables, args.evaluations, args.out, [p for p in (args.pdf, args.png) if p], args.html)
     counts = ", ".join(f"{sum(v == k for _, v in verdicts)} {k}" for k in VERDICTS)
     log.info("wrote %s: %s (of %d claims judged)", args.out, counts, len(verdicts))
 
@@ -37,6 +37,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--evaluations", type=Path, default=Path("results/eval"), help="folder of the evaluation JSONs")
     p.add_argument("--tex", type=Path, required=True)
     p.add_argument("--csv", type=Path, required=True)
+    p.add_argument("--html", type=Path, help="also an HTML page of the same numbers")
     p.set_defaults(func=table)
 
     p = commands.add_parser("figure", help="one of the paper's figures as PDF and PNG, from saved predictions")
@@ -57,6 +58,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="markdown report")
     p.add_argument("--pdf", type=Path, help="the claims figure as PDF")
     p.add_argument("--png", type=Path, help="the claims figure as PNG")
+    p.add_argument("--html", type=Path, help="the report also as an HTML page")
     p.add_argument(
         "evaluations", nargs="*", type=Path, help="evaluation JSONs, .../{dataset}/{variant}[.seedN]/{test}.json"
     )

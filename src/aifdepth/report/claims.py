@@ -442,7 +442,7 @@ def _judgement_row(key: str, j: Judgement) -> str:
     texts = (
         key,
         c.label,
-        f"{j.means[0]:.4g} vs {j.means[1]:.4g} ({j.images} images{seeds})",
+        f"{j.means[0]:.4g} vs {j.means[1]:.4g} ({j.images} image{'s' if j.images != 1 else ''}{seeds})",
         f"{_percent(j.difference)} [{_percent(j.interval[0])}, {_percent(j.interval[1])}]",
         claimed,
         "–" if c.paper_difference is None else _percent(c.paper_difference),
@@ -479,7 +479,19 @@ def seed_spread(evaluations: Evaluations) -> list[str]:
     return rows
 
 
-def write_claims(table_names, evaluation_paths, out_path, figure_paths=()) -> list[tuple[str, str]]:
+def markdown_to_html(markdown: str, title: str) -> str:
+    """A GitHub-flavoured Markdown report as one HTML page (tables, emphasis, escapes)."""
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark").enable("table").render(markdown)
+    style = (
+        "body { font-family: sans-serif; font-size: 13px; } table { border-collapse: collapse; } "
+        "th, td { padding: 3px 8px; border-bottom: 1px solid #ccc; text-align: left; }"
+    )
+    return f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title><style>{style}</style></head>\n<body>\n{body}</body></html>\n'
+
+
+def write_claims(table_names, evaluation_paths, out_path, figure_paths=(), html_path=None) -> list[tuple[str, str]]:
     """claims.md (and the figure) for the claims whose tables this config builds; the others are
     listed as not judged. Returns (claim, verdict) of the judged ones."""
     table_names = [Path(name).stem for name in table_names]
@@ -535,6 +547,9 @@ def write_claims(table_names, evaluation_paths, out_path, figure_paths=()) -> li
     ]
     with atomic_path(Path(out_path)) as tmp:
         tmp.write_text("\n".join(lines))
+    if html_path is not None:
+        with atomic_path(Path(html_path)) as tmp:
+            tmp.write_text(markdown_to_html("\n".join(lines), "Claims report"))
     if figure_paths:
         from .claims_figure import draw_claims
 

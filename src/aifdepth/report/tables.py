@@ -163,16 +163,42 @@ def to_latex(table: Table, frame: pd.DataFrame, caption_text: str, label: str) -
     return _fit_to_text_width(latex)
 
 
-def write_table(name: str, eval_root, tex_path, csv_path) -> pd.DataFrame:
-    """Read the evaluations the table needs (under eval_root/{dataset}/{variant}/) and write both files."""
+def to_html(table: Table, frame: pd.DataFrame, caption_text: str) -> str:
+    """The same numbers as the LaTeX table, as an HTML page (Snakemake's report shows it inline)."""
+    shown = frame.drop(columns=[SOURCE_COLUMN])
+    numbers = [column_name(g, m) for g in table.groups for m in table.metrics]
+    styler = shown.style.hide(axis="index").format(format_number, subset=numbers).set_caption(caption_text)
+    for group in table.groups:
+        for metric in table.metrics:
+            column, lower = column_name(group, metric), METRICS[metric][1]
+            best = frame[column].min() if lower else frame[column].max()
+            if math.isfinite(best):
+                styler = styler.apply(
+                    lambda col, best=best: ["font-weight: bold" if v == best else "" for v in col], subset=[column]
+                )
+    styler = styler.set_table_styles(
+        [
+            {"selector": "", "props": "border-collapse: collapse; font-family: sans-serif; font-size: 13px"},
+            {"selector": "th, td", "props": "padding: 3px 8px; border-bottom: 1px solid #ccc; text-align: right"},
+            {"selector": "caption", "props": "caption-side: top; text-align: left; padding-bottom: 6px"},
+        ]
+    )
+    return f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{table.title}</title></head>\n<body>\n{styler.to_html()}</body></html>\n'
+
+
+def write_table(name: str, eval_root, tex_path, csv_path, html_path=None) -> pd.DataFrame:
+    """Read the evaluations the table needs (under eval_root/{dataset}/{variant}/) and write the files."""
     if name not in TABLES:
         raise InputError(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
     table = TABLES[name]
     evaluations = {cell: read_evaluation(cell.evaluation(eval_root)) for cell in table.cells()}
     frame = table_frame(table, evaluations)
-    latex = to_latex(table, frame, caption(table, list(evaluations.values())), f"tab:{name}")
+    caption_text = caption(table, list(evaluations.values()))
     with atomic_path(Path(tex_path)) as tmp:
-        tmp.write_text(latex)
+        tmp.write_text(to_latex(table, frame, caption_text, f"tab:{name}"))
+    if html_path is not None:
+        with atomic_path(Path(html_path)) as tmp:
+            tmp.write_text(to_html(table, frame, caption_text))
     with atomic_path(Path(csv_path)) as tmp:
         frame.to_csv(tmp, index=False)
     return frame
