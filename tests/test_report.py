@@ -424,6 +424,19 @@ def test_figure_is_a_valid_image(tmp_path):
     assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "f.pdf").read_bytes()[:5] == b"%PDF-"
     assert set(FIGURES) == {f"figure{n}" for n in range(1, 11)}
+    from PIL import Image
+
+    from aifdepth.report.figures import Sources, colour_bar_extend, draw
+
+    width, height = Image.open(tmp_path / "f.png").size
+    assert width > height  # 4:3 images in 4:3 cells, two rows: no blank bands between them
+    figure = draw(FIGURES["figure9"], Sources(tmp_path / "eval", tmp_path / "stacks"))
+    assert "synthetic stand-in" in figure._suptitle.get_text()
+    bars = [axis for axis in figure.axes if axis.get_label() == "<colorbar>"]
+    assert [bar._colorbar.extend for bar in bars] == ["neither"]  # the AiF error bar of a perfect AiF: no clipping
+    assert colour_bar_extend([np.array([1.0, 2.0])], 1.0, 2.0) == "neither"
+    assert colour_bar_extend([np.array([0.5, 2.0, np.nan])], 1.0, 2.0) == "min"
+    assert colour_bar_extend([np.array([0.5, 3.0]), np.array([1.5])], 1.0, 2.0) == "both"
 
 
 def test_mobile_depth_figure_has_one_row_per_scene(tmp_path):

@@ -73,6 +73,13 @@ def _range(values: list[np.ndarray]) -> tuple[float, float]:
     return (float(np.percentile(finite, 1)), float(np.percentile(finite, 99))) if finite.size else (0.0, 1.0)
 
 
+def colour_bar_extend(values: list[np.ndarray], low: float, high: float) -> str:
+    """Matplotlib's `extend` for a colour bar: arrows at the ends where shown values are clipped."""
+    finite = np.concatenate([v[np.isfinite(v)].ravel() for v in values])
+    below, above = bool((finite < low).any()), bool((finite > high).any())
+    return {(True, True): "both", (True, False): "min", (False, True): "max"}.get((below, above), "neither")
+
+
 def figure_rows(figure: Figure, sources: Sources, scenes=None) -> list[tuple[str, list[Panel], int]]:
     """(label, panels, sample) per row: the first samples of one stack file, or, for datasets
     stored one file per scene (test stacks named with `{scene}`), the first sample of each scene."""
@@ -97,12 +104,12 @@ def draw(figure: Figure, sources: Sources, scenes=None):
     )
     height, width = images[0][0].shape[:2]
     columns = len(figure.panels)
-    fig, axes = plt.subplots(
+    fig, axes = plt.subplots(  # cells of the images' aspect: no blank bands between rows
         samples,
         columns,
         squeeze=False,
         layout="constrained",
-        figsize=(2.2 * columns * width / max(height, width) + 1.0, 2.2 * samples + 0.5),
+        figsize=(2.2 * columns * width / max(height, width) + 1.2, 2.2 * samples * height / max(height, width) + 0.7),
     )
     mappables = {}
     for i, row in enumerate(images):
@@ -121,12 +128,27 @@ def draw(figure: Figure, sources: Sources, scenes=None):
         axes[i, 0].set_ylabel(rows[i][0], fontsize=8)
     unit = sources.stacks(rows[0][1][0]).unit
     if "depth" in mappables:
-        fig.colorbar(mappables["depth"], ax=axes[:, depth_columns].ravel().tolist(), shrink=0.8, label=unit)
-    if "error" in mappables:
+        values = [row[j] for row in images for j in depth_columns]
         fig.colorbar(
-            mappables["error"], ax=axes[:, error_columns].ravel().tolist(), shrink=0.8, label="|AiF error| (0-1)"
+            mappables["depth"],
+            ax=axes[:, depth_columns].ravel().tolist(),
+            shrink=0.8,
+            extend=colour_bar_extend(values, *depth_range),
+            label=f"{unit} (1st-99th percentile; arrows: clipped)",
         )
-    fig.suptitle(figure.title, fontsize=10)
+    if "error" in mappables:
+        values = [row[j] for row in images for j in error_columns]
+        fig.colorbar(
+            mappables["error"],
+            ax=axes[:, error_columns].ravel().tolist(),
+            shrink=0.8,
+            extend=colour_bar_extend(values, *error_range),
+            label="|AiF error|, 0-1 (up to its 99th percentile)",
+        )
+    synthetic = {sources.stacks(panel).source for _, panels, _ in rows for panel in panels} == {"synthetic"}
+    fig.suptitle(
+        figure.title + (" — synthetic stand-in data, not the published images" if synthetic else ""), fontsize=10
+    )
     return fig
 
 
