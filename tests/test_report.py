@@ -467,7 +467,19 @@ def test_mobile_depth_figure_has_one_row_per_scene(tmp_path):
     sources = Sources(tmp_path / "eval", tmp_path / "stacks")
     rows = figure_rows(FIGURES["figure10"], sources, ["s0", "s1"])
     assert [label for label, _, _ in rows] == ["s0", "s1"]
-    assert [p.cell.testset for p in rows[1][1]] == ["s1_unaligned", "s1_unaligned", "s1_realigned", "s1_aligned"]
+    cells = [[c.testset for c in p.cells()] for p in rows[1][1]]
+    assert cells == [
+        ["s1_unaligned"],
+        ["s1_unaligned"],
+        ["s1_realigned"],
+        ["s1_aligned"],
+        ["s1_unaligned", "s1_aligned"],  # the difference maps: each depth's change against the aligned frames
+        ["s1_realigned", "s1_aligned"],
+    ]
+    change = sources.image(rows[1][1][4], 0)
+    folder = tmp_path / "eval" / "mobiledepth" / "sup"
+    with h5py.File(folder / "s1_unaligned.h5") as captured, h5py.File(folder / "s1_aligned.h5") as aligned:
+        np.testing.assert_allclose(change, np.abs(captured["depth"][0] - aligned["depth"][0]))
     write_figure(
         "figure10", tmp_path / "eval", tmp_path / "stacks", tmp_path / "f.pdf", tmp_path / "f.png", scenes=["s0", "s1"]
     )

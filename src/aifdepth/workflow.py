@@ -98,7 +98,7 @@ class Plan:
         self.figures = {
             name: figure
             for name, figure in FIGURES.items()
-            if self._fills(f"figure {name}", [p.cell for p in figure.panels])
+            if self._fills(f"figure {name}", [cell for p in figure.panels for cell in p.cells()])
         }
         self.claims = [claim for claim in CLAIMS if set(claim.tables) <= set(self.tables)]
         left_out = [claim.key for claim in CLAIMS if claim not in self.claims]
@@ -391,7 +391,7 @@ class Plan:
         panels = figure.panels
         if figure.per_scene:
             panels = [panel.for_scene(scene) for scene in self.figure_scenes(name) for panel in panels]
-        return sorted({p.cell.predictions() for p in panels} | {p.cell.stacks() for p in panels})
+        return sorted({c.predictions() for p in panels for c in p.cells()} | {p.cell.stacks() for p in panels})
 
     def figure_scene_option(self, name: str) -> str:
         scenes = self.figure_scenes(name)

@@ -159,14 +159,20 @@ TABLES = {
 @dataclass(frozen=True)
 class Panel:
     """One column of a figure: `kind` is input (middle slice), depth_gt, depth, aif_gt, aif,
-    or aif_error; `cell` names the evaluation whose predictions (or stacks) it shows."""
+    aif_error, or depth_change (|depth of `cell` - depth of `reference`|); `cell` names the
+    evaluation whose predictions (or stacks) it shows."""
 
     title: str
     kind: str
     cell: Cell
+    reference: Cell | None = None
+
+    def cells(self) -> tuple[Cell, ...]:
+        return (self.cell,) if self.reference is None else (self.cell, self.reference)
 
     def for_scene(self, scene: str) -> "Panel":
-        return replace(self, cell=self.cell.for_scene(scene))
+        reference = None if self.reference is None else self.reference.for_scene(scene)
+        return replace(self, cell=self.cell.for_scene(scene), reference=reference)
 
 
 @dataclass(frozen=True)
@@ -248,6 +254,15 @@ FIGURES = {
             Panel("Depth, as captured", "depth", _mobile("sup", "unaligned")),
             Panel("Depth, aligned by us", "depth", _mobile("sup", "realigned")),
             Panel("Depth, aligned frames", "depth", _mobile("sup", "aligned")),
+            Panel(
+                "|As captured - aligned frames|", "depth_change", _mobile("sup", "unaligned"), _mobile("sup", "aligned")
+            ),
+            Panel(
+                "|Aligned by us - aligned frames|",
+                "depth_change",
+                _mobile("sup", "realigned"),
+                _mobile("sup", "aligned"),
+            ),
         ),
     ),
     "figure6": Figure(

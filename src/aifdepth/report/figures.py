@@ -1,6 +1,7 @@
 """The paper's qualitative figures from saved predictions: one row per test sample, one
 column per panel, one depth colour range (and colour bar) per figure."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import h5py
@@ -17,6 +18,10 @@ import matplotlib.pyplot as plt  # after choosing the file-only backend
 
 DEPTH_COLOURS = "viridis"
 ERROR_COLOURS = "magma"
+DIFFERENCE_LABELS = {
+    "aif_error": "|AiF error|, 0-1",
+    "depth_change": "|depth change|, {unit}",
+}
 
 
 class Sources:
@@ -52,6 +57,9 @@ class Sources:
         predictions = self.predictions(panel)
         if panel.kind == "depth":
             return predictions["depth"][sample]
+        if panel.kind == "depth_change":
+            reference = self.predictions(replace(panel, cell=panel.reference))["depth"][sample]
+            return np.abs(predictions["depth"][sample] - reference)
         if "aif" not in predictions:
             raise InputError(f"{panel.cell.predictions(self.eval_root)}: no AiF image (model without attention)")
         if panel.kind == "aif":
@@ -96,12 +104,17 @@ def draw(figure: Figure, sources: Sources, scenes=None):
     samples = len(rows)
     images = [[sources.image(panel, sample) for panel in panels] for _, panels, sample in rows]
     depth_columns = [j for j, p in enumerate(figure.panels) if p.kind in ("depth", "depth_gt")]
-    error_columns = [j for j, p in enumerate(figure.panels) if p.kind == "aif_error"]
     depth_range = _range([row[j] for row in images for j in depth_columns]) if depth_columns else None
-    # errors start at 0; at least one grey level wide, so a perfect reconstruction stays black
-    error_range = (
-        (0.0, max(_range([row[j] for row in images for j in error_columns])[1], 1 / 255)) if error_columns else None
-    )
+    # Differences start at 0, up to their 99th percentile; at least one grey level (or 1 % of the
+    # depth range) wide, so a perfect reconstruction or an unchanged depth stays black.
+    floors = {"aif_error": 1 / 255, "depth_change": 0.01 * (depth_range[1] - depth_range[0]) if depth_range else 1e-6}
+    difference_columns, difference_ranges = {}, {}
+    for kind in DIFFERENCE_LABELS:
+        columns_of_kind = [j for j, p in enumerate(figure.panels) if p.kind == kind]
+        if columns_of_kind:
+            top = _range([row[j] for row in images for j in columns_of_kind])[1]
+            difference_columns[kind], difference_ranges[kind] = columns_of_kind, (0.0, max(top, floors[kind]))
+    kind_of_column = {j: kind for kind, columns_of_kind in difference_columns.items() for j in columns_of_kind}
     height, width = images[0][0].shape[:2]
     columns = len(figure.panels)
     fig, axes = plt.subplots(  # cells of the images' aspect: no blank bands between rows
@@ -117,8 +130,9 @@ def draw(figure: Figure, sources: Sources, scenes=None):
             axis = axes[i, j]
             if j in depth_columns:
                 mappables["depth"] = axis.imshow(image, cmap=DEPTH_COLOURS, vmin=depth_range[0], vmax=depth_range[1])
-            elif j in error_columns:
-                mappables["error"] = axis.imshow(image, cmap=ERROR_COLOURS, vmin=error_range[0], vmax=error_range[1])
+            elif j in kind_of_column:
+                low, high = difference_ranges[kind_of_column[j]]
+                mappables[kind_of_column[j]] = axis.imshow(image, cmap=ERROR_COLOURS, vmin=low, vmax=high)
             else:
                 axis.imshow(image)
             axis.set_xticks([])
@@ -136,14 +150,14 @@ def draw(figure: Figure, sources: Sources, scenes=None):
             extend=colour_bar_extend(values, *depth_range),
             label=f"{unit} (1st-99th percentile; arrows: clipped)",
         )
-    if "error" in mappables:
-        values = [row[j] for row in images for j in error_columns]
+    for kind, columns_of_kind in difference_columns.items():
+        values = [row[j] for row in images for j in columns_of_kind]
         fig.colorbar(
-            mappables["error"],
-            ax=axes[:, error_columns].ravel().tolist(),
+            mappables[kind],
+            ax=axes[:, columns_of_kind].ravel().tolist(),
             shrink=0.8,
-            extend=colour_bar_extend(values, *error_range),
-            label="|AiF error|, 0-1 (up to its 99th percentile)",
+            extend=colour_bar_extend(values, *difference_ranges[kind]),
+            label=DIFFERENCE_LABELS[kind].format(unit=unit) + " (up to its 99th percentile)",
         )
     synthetic = {sources.stacks(panel).source for _, panels, _ in rows for panel in panels} == {"synthetic"}
     fig.suptitle(
