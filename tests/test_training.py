@@ -343,23 +343,31 @@ def test_warm_up_ramps_linearly_then_the_cosine_runs_over_the_remaining_steps():
     assert training.learning_rate_at(50, constant) == 0.01
 
 
+def assert_falls_back_to_the_plain_run(config, stacks, tmp_path, caplog, base, asked, message):
+    """Training with `asked` on top of `base` logs `message` once and ends with the weights of the
+    run without `asked`, bit for bit."""
+    with caplog.at_level("INFO", logger="aifdepth.train"):
+        fallback = train(
+            config,
+            stacks / "train.h5",
+            tmp_path / "a" / "model.pt",
+            tmp_path / "a" / "log.csv",
+            settings(**base, **asked),
+        )
+    assert sum(message in record.message for record in caplog.records) == 1
+    plain = train(
+        config, stacks / "train.h5", tmp_path / "b" / "model.pt", tmp_path / "b" / "log.csv", settings(**base)
+    )
+    for key, value in plain.state_dict().items():
+        assert torch.equal(value, fallback.state_dict()[key]), key
+
+
 def test_bf16_without_native_support_trains_in_fp32_with_one_log_line(hci_stacks, tmp_path, monkeypatch, caplog):
     """bf16 is asked for on a CPU without native bfloat16: the run is the fp32 run, bit for bit."""
     monkeypatch.setattr(training, "native_bf16", lambda device: False)
-    with caplog.at_level("INFO", logger="aifdepth.train"):
-        fallback = train(
-            COMPACT_3D,
-            hci_stacks / "train.h5",
-            tmp_path / "a" / "model.pt",
-            tmp_path / "a" / "log.csv",
-            settings(steps=3, precision="bf16"),
-        )
-    assert sum("no native bfloat16" in record.message for record in caplog.records) == 1
-    fp32 = train(
-        COMPACT_3D, hci_stacks / "train.h5", tmp_path / "b" / "model.pt", tmp_path / "b" / "log.csv", settings(steps=3)
+    assert_falls_back_to_the_plain_run(
+        COMPACT_3D, hci_stacks, tmp_path, caplog, {"steps": 3}, {"precision": "bf16"}, "no native bfloat16"
     )
-    for key, value in fp32.state_dict().items():
-        assert torch.equal(value, fallback.state_dict()[key]), key
     with pytest.raises(InputError, match="precision"):
         training.autocast_context("fp8", "cpu")
     monkeypatch.setattr(training, "native_bf16", lambda device: True)
@@ -370,20 +378,9 @@ def test_compile_without_a_cxx_compiler_trains_eager_with_one_log_line(hci_stack
     """Inductor needs a C++ compiler on the CPU: without one, train.compile is the eager run, bit for bit."""
     monkeypatch.setenv("PATH", str(tmp_path))  # no c++, g++ or clang++ on it
     monkeypatch.delenv("CXX", raising=False)
-    with caplog.at_level("INFO", logger="aifdepth.train"):
-        eager = train(
-            COMPACT_2D,
-            hci_stacks / "train.h5",
-            tmp_path / "a" / "model.pt",
-            tmp_path / "a" / "log.csv",
-            settings(steps=2, compile=True),
-        )
-    assert sum("no C++ compiler" in record.message for record in caplog.records) == 1
-    plain = train(
-        COMPACT_2D, hci_stacks / "train.h5", tmp_path / "b" / "model.pt", tmp_path / "b" / "log.csv", settings(steps=2)
+    assert_falls_back_to_the_plain_run(
+        COMPACT_2D, hci_stacks, tmp_path, caplog, {"steps": 2}, {"compile": True}, "no C++ compiler"
     )
-    for key, value in plain.state_dict().items():
-        assert torch.equal(value, eager.state_dict()[key]), key
 
 
 def test_compile_with_a_cxx_compiler_wraps_the_same_weights(tmp_path, monkeypatch):

@@ -273,8 +273,9 @@ def package_checks(evaluations: "Evaluations") -> list[Comparison]:
     hci (relative difference below -50 %); MAE at another aperture within 1.5x; MAE after our
     alignment within 1.2x of the truly aligned stack."""
     cells = {cell for cell in evaluations.cells() if math.isfinite(evaluations.summary(cell)["metrics"]["mae"])}
+    ordered = sorted(cells, key=lambda c: (c.dataset, c.variant, c.testset))
     checks = []
-    for cell in sorted(cells, key=lambda c: (c.dataset, c.variant, c.testset)):
+    for cell in ordered:
         classical = Cell(cell.dataset, "classical", cell.testset)
         trained = evaluations.summary(cell)["model_config"]["architecture"] == "aifdepthnet"
         if trained and cell != classical and classical in cells:
@@ -287,7 +288,7 @@ def package_checks(evaluations: "Evaluations") -> list[Comparison]:
             checks.append(
                 Comparison(f"hci/sup_3d_att 2x better than classical on {testset}", ours, classical, "mae", bound=-0.5)
             )
-    for cell in sorted(cells, key=lambda c: (c.dataset, c.variant, c.testset)):
+    for cell in ordered:
         nominal = Cell(cell.dataset, cell.variant, "test_15")
         if (cell.dataset, cell.variant) == ("middlebury", "sup") and "aperture" in cell.testset and nominal in cells:
             label = f"middlebury/sup on {cell.testset} within 1.5x of test_15"

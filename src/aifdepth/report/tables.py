@@ -126,13 +126,33 @@ def _fit_to_text_width(latex: str) -> str:
     return f"{latex[:begin]}{box}\n{latex[begin:end]}%\n}}{latex[end:]}"
 
 
+def best_values(table: Table, frame: pd.DataFrame) -> dict[str, float]:
+    """Each metric column's best value (lowest or highest, as METRICS says), where it is finite."""
+    best = {}
+    for group in table.groups:
+        for metric in table.metrics:
+            column = column_name(group, metric)
+            value = frame[column].min() if METRICS[metric][1] else frame[column].max()
+            if math.isfinite(value):
+                best[column] = value
+    return best
+
+
+def _mark_best(styler, best: dict[str, float], css: str, shown_column=lambda column: column):
+    """Style each column's best value with `css` (the styler's column key may differ from the frame's)."""
+    for column, value in best.items():
+        styler = styler.apply(
+            lambda col, value=value: [css if v == value else "" for v in col], subset=[shown_column(column)]
+        )
+    return styler
+
+
 def to_latex(table: Table, frame: pd.DataFrame, caption_text: str, label: str) -> str:
     shown = frame.drop(columns=[SOURCE_COLUMN])
-    lower_is_better, headers = {}, {}
+    headers = {}
     for group in table.groups:
         for metric in table.metrics:
             name, lower = METRICS[metric]
-            lower_is_better[column_name(group, metric)] = lower
             headers[column_name(group, metric)] = (latex_text(group), latex_text(f"{name} {'↓' if lower else '↑'}"))
     for column in table.label_columns:
         shown[column] = shown[column].map(latex_text)
@@ -140,12 +160,7 @@ def to_latex(table: Table, frame: pd.DataFrame, caption_text: str, label: str) -
     styler = shown.style.hide(axis="index").format(
         lambda v: latex_text(format_number(v)), subset=list(headers.values())
     )
-    for column, lower in lower_is_better.items():
-        best = frame[column].min() if lower else frame[column].max()
-        if math.isfinite(best):
-            styler = styler.apply(
-                lambda col, best=best: ["textbf:--rwrap;" if v == best else "" for v in col], subset=[headers[column]]
-            )
+    styler = _mark_best(styler, best_values(table, frame), "textbf:--rwrap;", headers.get)
     grouped = table.groups != ("",)
     if not grouped:
         styler = styler.hide(axis="columns", level=0)
@@ -168,14 +183,7 @@ def to_html(table: Table, frame: pd.DataFrame, caption_text: str) -> str:
     shown = frame.drop(columns=[SOURCE_COLUMN])
     numbers = [column_name(g, m) for g in table.groups for m in table.metrics]
     styler = shown.style.hide(axis="index").format(format_number, subset=numbers).set_caption(caption_text)
-    for group in table.groups:
-        for metric in table.metrics:
-            column, lower = column_name(group, metric), METRICS[metric][1]
-            best = frame[column].min() if lower else frame[column].max()
-            if math.isfinite(best):
-                styler = styler.apply(
-                    lambda col, best=best: ["font-weight: bold" if v == best else "" for v in col], subset=[column]
-                )
+    styler = _mark_best(styler, best_values(table, frame), "font-weight: bold")
     styler = styler.set_table_styles(
         [
             {"selector": "", "props": "border-collapse: collapse; font-family: sans-serif; font-size: 13px"},
