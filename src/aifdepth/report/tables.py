@@ -183,6 +183,7 @@ def to_html(table: Table, frame: pd.DataFrame, caption_text: str) -> str:
     shown = frame.drop(columns=[SOURCE_COLUMN])
     numbers = [column_name(g, m) for g in table.groups for m in table.metrics]
     styler = shown.style.hide(axis="index").format(format_number, subset=numbers).set_caption(caption_text)
+    styler = styler.set_uuid("table")  # not pandas' random id: a rerun writes the same page
     styler = _mark_best(styler, best_values(table, frame), "font-weight: bold")
     styler = styler.set_table_styles(
         [
