@@ -149,6 +149,7 @@ class Plan:
                             f"{self.source}: variants.{dataset}.{name} uses stacks.{where}.{stack}, which is not "
                             f"declared; declared: {sorted(config['stacks'].get(where, {}))}"
                         )
+        compared = {(c.dataset, c.variant) for claim in CLAIMS for x in claim.comparisons for c in x.cells()}
         for dataset, names in config.get("seed_runs", {}).get("variants", {}).items():
             for name in names:
                 if name not in config["variants"].get(dataset, {}):
@@ -156,7 +157,6 @@ class Plan:
                         f"{self.source}: seed_runs.variants.{dataset} names {name}, which is not a variant of "
                         f"variants.{dataset}; declared: {sorted(config['variants'].get(dataset, {}))}"
                     )
-                compared = {(c.dataset, c.variant) for claim in CLAIMS for x in claim.comparisons for c in x.cells()}
                 if (dataset, name) not in compared:
                     raise InputError(
                         f"{self.source}: seed_runs.variants.{dataset} names {name}, which no claim compares: its "
