@@ -318,3 +318,25 @@ def test_3d_network_reads_a_stack_in_any_focus_order_as_sorted(attention):
         torch.testing.assert_close(shuffled["aif"], sorted_out["aif"])
         for i in range(2):
             torch.testing.assert_close(shuffled["attention"][i], sorted_out["attention"][i, order[i]])
+
+
+@pytest.mark.parametrize("conv", ["3d", "2d"])
+def test_direct_head_reads_each_slices_log_focus_measure_at_full_resolution(conv):
+    """The direct-regression head gets, per slice, the same log measure the encoder reads, cropped
+    back to the image (not the padded size), and its output moves when that measure does."""
+    from aifdepth.models.aifdepthnet import DIRECT_FEATURES
+
+    model = in_float64(build_model(ModelConfig(conv=conv, attention=False, focus_input=True, position_input=True)))
+    model.eval()
+    seen = {}
+    model.regression.register_forward_hook(lambda module, args, output: seen.update(measure=args[2]))
+    stack = torch.rand(1, 4, 3, 40, 50, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    focus = torch.tensor([[-2.5, -1.0, 1.0, 2.5]], dtype=torch.float64)
+    with torch.inference_mode():
+        model(stack, focus)
+        expected = model.focus_measure.log_measure(stack)[:, :, None]
+        torch.testing.assert_close(seen["measure"], expected)
+        features = torch.zeros(1, 4, DIRECT_FEATURES, 40, 50, dtype=torch.float64)
+        flat, peaked = expected.clone(), expected.clone()
+        peaked[:, 1] += 3.0
+        assert not torch.equal(model.regression(features, focus, flat), model.regression(features, focus, peaked))

@@ -39,6 +39,7 @@ FINAL_CHANNELS = 32
 WIDTH_DIVISORS = {"paper": 1, "compact": 4}
 DIRECT_FEATURES = 8  # per-slice channels the direct-regression head reads (attention off)
 DIRECT_HIDDEN = 32
+FOCUS_CHANNEL = 3  # of each slice's input: RGB, then the log focus measure where the model reads it
 
 
 def inception_out_channels(branches: tuple[int, ...]) -> int:
@@ -133,19 +134,30 @@ class DirectRegression(nn.Module):
     """Depth without attention, for any number of slices: each slice's features and its relative
     focus go through a shared per-pixel MLP, mean- and max-pooled over the stack, and a second MLP
     regresses the fraction of the focus range (the paper's head is a conv over a fixed S).
-    A linear read-out of pooled scores cannot pick the sharpest slice's focus; this one can."""
+    A linear read-out of pooled scores cannot pick the sharpest slice's focus; this one can.
 
-    def __init__(self, features: int = DIRECT_FEATURES, hidden: int = DIRECT_HIDDEN):
+    With a focus measure, the MLP also reads each slice's log measure and its distance to the
+    stack's best at full resolution, which the 2D network's per-slice features, rebuilt from 1/2
+    resolution, blur (hci, 760 steps, seed 0: 2D MAE 0.289 / 0.279 on val_10 / heldout_10
+    against 0.413 / 0.411 without)."""
+
+    def __init__(self, features: int = DIRECT_FEATURES, hidden: int = DIRECT_HIDDEN, measure: bool = False):
         super().__init__()
-        self.per_slice = nn.Sequential(nn.Conv2d(2 * features + 1, hidden, 1), nn.ReLU(inplace=True))
+        inputs = 2 * features + 1 + (2 if measure else 0)
+        self.per_slice = nn.Sequential(nn.Conv2d(inputs, hidden, 1), nn.ReLU(inplace=True))
         self.pooled = nn.Sequential(nn.Conv2d(2 * hidden, hidden, 1), nn.ReLU(inplace=True), nn.Conv2d(hidden, 1, 1))
 
-    def forward(self, features: torch.Tensor, focus: torch.Tensor) -> torch.Tensor:
-        """(B, S, F, H, W) features and (B, S) focus -> (B, H, W) fraction of the focus range."""
+    def forward(self, features: torch.Tensor, focus: torch.Tensor, measure: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, S, F, H, W) features, (B, S) focus and optionally the (B, S, 1, H, W) log focus
+        measure -> (B, H, W) fraction of the focus range."""
         b, s, _, h, w = features.shape
         position = relative_focus(focus).to(features.dtype)[:, :, None, None, None].expand(b, s, 1, h, w)
         relative = features - features.mean(dim=1, keepdim=True)
-        per_slice = self.per_slice(torch.cat([features, relative, position], dim=2).flatten(0, 1)).unflatten(0, (b, s))
+        parts = [features, relative, position]
+        if measure is not None:
+            measure = measure.to(features.dtype)
+            parts += [measure, measure - measure.amax(dim=1, keepdim=True)]
+        per_slice = self.per_slice(torch.cat(parts, dim=2).flatten(0, 1)).unflatten(0, (b, s))
         pooled = torch.cat([per_slice.mean(dim=1), per_slice.amax(dim=1)], dim=1)
         return torch.sigmoid(self.pooled(pooled))[:, 0]
 
@@ -176,7 +188,7 @@ class AiFDepthNet(nn.Module):
         if conv == "3d":
             self._start_as_per_slice()
         if not attention:
-            self.regression = DirectRegression()
+            self.regression = DirectRegression(measure=focus_input)
 
     @torch.no_grad()
     def _start_as_per_slice(self) -> None:
@@ -223,7 +235,9 @@ class AiFDepthNet(nn.Module):
             inputs = with_position_channel(inputs, focus)
         scores = self.slice_scores(inputs)[..., :h, :w]
         if not self.attention:
-            return {"depth": focus_from_fraction(self.regression(scores, focus), focus), "aif": None, "attention": None}
+            measure = inputs[:, :, FOCUS_CHANNEL, None, :h, :w] if self.focus_measure is not None else None
+            fraction = self.regression(scores, focus, measure)
+            return {"depth": focus_from_fraction(fraction, focus), "aif": None, "attention": None}
         depth_attention = normalise_attention(scores[:, :, 0], self.depth_normalisation)
         aif_attention = torch.softmax(scores[:, :, -1], dim=1)  # the second head if separate, else the shared one
         return {
