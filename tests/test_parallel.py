@@ -5,7 +5,7 @@ import subprocess
 import sys
 import threading
 
-from aifdepth.parallel import cpu_slot
+from aifdepth.parallel import all_cpu_slots, cpu_slot
 
 HOLD_A_SLOT = """
 import sys, time
@@ -75,3 +75,29 @@ def test_thread_budget_reaches_opencv_imported_after_it():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "1"
+
+
+def test_timing_waits_for_every_slot_and_keeps_other_jobs_out_while_it_runs(tmp_path, monkeypatch):
+    """A runtime is timed holding every slot: it waits while any job computes, and jobs that
+    start meanwhile wait until it is done."""
+    monkeypatch.setenv("AIFDEPTH_THREADS", "1")
+    timing_entered, timing_release = threading.Event(), threading.Event()
+
+    def time_alone():
+        with all_cpu_slots(tmp_path, cores=2) as held:
+            assert held == 2
+            timing_entered.set()
+            timing_release.wait(10)
+
+    with cpu_slot(tmp_path, cores=2):
+        timer = threading.Thread(target=time_alone, daemon=True)
+        timer.start()
+        assert not timing_entered.wait(1.5)  # one job computes: the timing waits
+    assert timing_entered.wait(10)
+    entered, release, thread = enter_in_thread(tmp_path, cores=2)
+    assert not entered.wait(1.5)  # the timing holds both slots: a new job waits
+    timing_release.set()
+    timer.join(10)
+    assert entered.wait(10)
+    release.set()
+    thread.join(10)

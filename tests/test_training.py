@@ -1,5 +1,6 @@
 """Training, model files, evaluation and predict, on tiny synthetic stacks."""
 
+import contextlib
 import csv
 import json
 import os
@@ -443,3 +444,41 @@ def test_bf16_training_resumes_to_the_same_weights(hci_stacks, tmp_path, monkeyp
     )
     for key, value in straight.state_dict().items():
         assert torch.equal(value, resumed.state_dict()[key]), key
+
+
+def test_timed_stack_files_are_timed_again_repeatedly_holding_the_machine(trained, hci_stacks, tmp_path):
+    """A --timed file's seconds per image are the median of its repeats, taken inside the timing
+    lock (the CLI's: every CPU slot), after the metrics; the other file keeps its one timing."""
+    from aifdepth.evaluate import evaluate_all
+
+    entered = []
+
+    @contextlib.contextmanager
+    def lock(name):
+        entered.append(name)
+        yield
+
+    files = [hci_stacks / "val.h5", hci_stacks / "train.h5"]
+    timed, untimed = evaluate_all(
+        trained,
+        files,
+        [tmp_path / "val.json", tmp_path / "train.json"],
+        timed=[files[0]],
+        repeats=3,
+        compute_lock=lambda: lock("compute"),
+        timing_lock=lambda: lock("timing"),
+    )
+    assert entered == ["compute", "timing", "compute"]
+    assert timed["runtime"]["repeats"] == 3 and timed["runtime"]["machine_to_itself"]
+    for row in timed["per_image"]:
+        assert len(row["seconds_repeats"]) == 3 and row["seconds"] == np.median(row["seconds_repeats"])
+    assert timed["runtime"]["seconds_per_stack"] == pytest.approx(np.mean([r["seconds"] for r in timed["per_image"]]))
+    stored = json.loads((tmp_path / "val.json").read_text())["per_image"]
+    assert [row["seconds_repeats"] for row in stored] == [row["seconds_repeats"] for row in timed["per_image"]]
+    assert untimed["runtime"]["repeats"] == 1 and not untimed["runtime"]["machine_to_itself"]
+    assert "seconds_repeats" not in untimed["per_image"][0]
+    assert timed["metrics"] == evaluate(trained, files[0], tmp_path / "plain.json")["metrics"]
+    args = ["evaluate", "--model", str(trained), "--stacks", str(files[0]), "--out", str(tmp_path / "v.json")]
+    assert main([*args, "--timed", str(files[1])]) == 2  # only files it evaluates
+    assert main([*args, "--timed", str(files[0]), "--timing-repeats", "2"]) == 0
+    assert json.loads((tmp_path / "v.json").read_text())["runtime"]["repeats"] == 2

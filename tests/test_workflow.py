@@ -198,3 +198,28 @@ def test_errors_name_the_config_file_they_come_from():
     config["training"]["steps"] = 0
     with pytest.raises(InputError, match=r"^tiny\.yaml does not follow .*\n  training\.steps: 0 is less than"):
         Plan.load(config, REPO, ["tiny.yaml"])
+
+
+def test_runtimes_a_table_shows_are_timed_with_the_machine_to_itself():
+    """The evaluation times again exactly the test stacks whose seconds a table shows (and so the
+    claims compare): table3/table4's val_10 and val_37, table5's test, main_table4's val."""
+    main = plan(MAIN)
+    timed = {
+        (dataset, variant): main.evaluation_job(dataset, variant)["timing"]
+        for dataset, variant in main.evaluated_variants()
+    }
+    assert timed[("hci", "sup_3d_att")] == "--timed results/stacks/hci/val_10.h5"
+    assert timed[("hci", "sup_3d_att.seed1")] == "--timed results/stacks/hci/val_10.h5"
+    assert timed[("hci", "unsup_37")] == "--timed results/stacks/hci/val_37.h5"
+    assert timed[("defocusnet", "defocusnet")] == "--timed results/stacks/defocusnet/test.h5"
+    assert timed[("ddff", "classical")] == "--timed results/stacks/ddff/val.h5"
+    assert timed[("hci", "arbitrary")] == timed[("middlebury", "sup")] == timed[("mobiledepth", "sup")] == ""
+    assert sum(bool(t) for t in timed.values()) == 14 + 6 * 2  # the tables' timed variants; seed runs of 6 of them
+
+
+def test_longest_trainings_are_scheduled_first():
+    main = plan(MAIN)
+    trainings = ("hci/sup_3d_noatt", "middlebury/sup", "hci/sup_3d_att", "ddff/ours", "hci/classical")
+    priority = {variant: main.train_priority(*variant.split("/")) for variant in trainings}
+    assert priority["hci/sup_3d_noatt"] == 760 > priority["middlebury/sup"] == 600 > priority["hci/sup_3d_att"] == 380
+    assert priority["hci/sup_3d_att"] > priority["ddff/ours"] == 250 > priority["hci/classical"] == 0

@@ -38,6 +38,14 @@ def machine_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+def _slot_files(slot_dir: Path | None, cores: int | None) -> list[Path]:
+    """The lock files of the machine's CPU slots, one per `thread_count()` threads of its cores."""
+    cores = cores or machine_cores()
+    slot_dir = Path(slot_dir or Path(tempfile.gettempdir()) / f"aifdepth-cpu-slots-{os.getuid()}")
+    slot_dir.mkdir(parents=True, exist_ok=True)
+    return [slot_dir / f"slot{index}.lock" for index in range(max(1, cores // thread_count()))]
+
+
 @contextlib.contextmanager
 def cpu_slot(slot_dir: Path | None = None, cores: int | None = None):
     """Run the block only while this process holds one of the machine's CPU slots, one per
@@ -46,14 +54,11 @@ def cpu_slot(slot_dir: Path | None = None, cores: int | None = None):
     CPU seconds per step of 2 at a time (measured, see README). The slots are file locks in
     the machine's temporary folder, released by the kernel when a process ends, however it
     ends."""
-    cores = cores or machine_cores()
-    slots = max(1, cores // thread_count())
-    slot_dir = Path(slot_dir or Path(tempfile.gettempdir()) / f"aifdepth-cpu-slots-{os.getuid()}")
-    slot_dir.mkdir(parents=True, exist_ok=True)
+    slots = _slot_files(slot_dir, cores)
     waited = False
     while True:
-        for index in range(slots):
-            handle = open(slot_dir / f"slot{index}.lock", "w")  # noqa: SIM115 -- held open while the slot is ours
+        for index, path in enumerate(slots):
+            handle = open(path, "w")  # noqa: SIM115 -- held open while the slot is ours
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -65,6 +70,25 @@ def cpu_slot(slot_dir: Path | None = None, cores: int | None = None):
                 handle.close()  # closing releases the lock
             return
         if not waited:
-            log.info("waiting for one of %d CPU slots (%s)", slots, slot_dir)
+            log.info("waiting for one of %d CPU slots (%s)", len(slots), path.parent)
             waited = True
         time.sleep(SLOT_POLL_SECONDS)
+
+
+@contextlib.contextmanager
+def all_cpu_slots(slot_dir: Path | None = None, cores: int | None = None):
+    """Run the block holding every CPU slot, so no other slot-holding job computes meanwhile:
+    runtimes are measured on a machine to themselves. Slots are taken in order, waiting for each;
+    `cpu_slot` holders never wait while holding one, and two such blocks both queue at the first
+    slot, so nobody waits for a process that waits for them. Not to be nested in `cpu_slot` (the
+    process would wait for itself)."""
+    slots = _slot_files(slot_dir, cores)
+    with contextlib.ExitStack() as held:
+        for path in slots:
+            handle = held.enter_context(open(path, "w"))  # closing releases the lock
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.info("waiting for %s to time on a machine to itself", path)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+        yield len(slots)

@@ -87,6 +87,8 @@ def _plain(value):
 
 
 ARCHITECTURES = ("aifdepthnet", "defocusnet", "classical")
+# Evaluation: timings per image of a stack file whose runtime a table shows; their median counts.
+TIMING_REPEATS = 3
 
 
 @dataclass(frozen=True)

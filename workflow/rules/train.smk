@@ -11,6 +11,7 @@ rule train:
         "results/logs/train/{dataset}/{variant}.log",
     benchmark:
         "results/benchmarks/train/{dataset}/{variant}.tsv"
+    priority: lambda w: plan.train_priority(w.dataset, w.variant)
     conda:
         "../../envs/aifdepth.yaml"
     threads: 1

@@ -8,8 +8,8 @@ import logging
 from pathlib import Path
 
 from ..errors import InputError
-from ..parallel import cpu_slot
-from ..settings import SECTIONS, VariantSettings, knob_kind, knobs
+from ..parallel import all_cpu_slots, cpu_slot
+from ..settings import SECTIONS, TIMING_REPEATS, VariantSettings, knob_kind, knobs
 
 log = logging.getLogger("aifdepth")
 
@@ -18,6 +18,12 @@ def cpu_slot_on(device: str):
     """The CPU-heavy commands compute only while holding a CPU slot (`parallel.cpu_slot`) when
     they run on the CPU; on a GPU the slots would only hold them back."""
     return cpu_slot() if device == "cpu" else contextlib.nullcontext()
+
+
+def all_cpu_slots_on(device: str):
+    """Runtimes are timed holding every CPU slot on the CPU (`parallel.all_cpu_slots`); a GPU
+    synchronises instead."""
+    return all_cpu_slots() if device == "cpu" else contextlib.nullcontext()
 
 
 def read_settings(text: str) -> dict:
@@ -62,10 +68,18 @@ def evaluate(args) -> None:
     from ..evaluate import evaluate_all
 
     device = pick_device(args.device)
-    with cpu_slot_on(device):  # also keeps other jobs' processes off the cores it times
-        results = evaluate_all(
-            args.model, args.stacks, args.out, args.predictions, device=device, metric_dataset=args.mask
-        )
+    results = evaluate_all(
+        args.model,
+        args.stacks,
+        args.out,
+        args.predictions,
+        device=device,
+        metric_dataset=args.mask,
+        timed=args.timed or (),
+        repeats=args.timing_repeats,
+        compute_lock=lambda: cpu_slot_on(device),
+        timing_lock=lambda: all_cpu_slots_on(device),
+    )
     for result in results:
         metrics = result["metrics"]
         log.info(
@@ -134,6 +148,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--predictions", type=Path, nargs="+", help="h5 files for the predicted depth and AiF, one each")
     p.add_argument("--mask", help="dataset whose GT mask applies (default: the stack file's dataset)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument(
+        "--timed",
+        type=Path,
+        nargs="+",
+        help="stack files (of --stacks) whose runtime is timed again with the machine to itself: on the CPU "
+        "holding every CPU slot, so no other aifdepth job computes meanwhile",
+    )
+    p.add_argument(
+        "--timing-repeats",
+        type=int,
+        default=TIMING_REPEATS,
+        help=f"timings per image of a --timed stack file, after a warm-up; the median counts (default: {TIMING_REPEATS})",
+    )
     p.set_defaults(func=evaluate)
 
     p = commands.add_parser("predict", help="depth (and AiF) of your own focal stack")

@@ -74,10 +74,14 @@ def caption(table: Table, evaluations: list[dict]) -> str:
     height, width = runtime["resolution"]
     text = f"{table.title}. Numbers from {_data_description(evaluations)}."
     if "seconds" in table.metrics:
+        repeats = min(e["runtime"].get("repeats", 1) for e in evaluations)
+        alone = all(e["runtime"].get("machine_to_itself") for e in evaluations)
+        timing = f"the median of {repeats} timings per image" if repeats > 1 else "one timing per image"
         text += (
-            f" Secs.: mean seconds per stack at batch {runtime['batch']} on {runtime['device']} "
+            f" Secs.: seconds per stack at batch {runtime['batch']} on {runtime['device']} "
             f"({height}x{width}, warm-up excluded"
-            f"{', synchronised' if runtime.get('synchronised') else ''})."
+            f"{', synchronised' if runtime.get('synchronised') else ''}), {timing}, averaged over the images"
+            f"{', with the machine to itself' if alone else ', while other jobs shared the machine'}."
         )
     return text + " Best value per column in bold."
 
