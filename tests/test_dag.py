@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, TINY
+from conftest import REPO, TINY, debian_command
 
+from aifdepth.report.tables import format_number
 from aifdepth.stackfile import read_stacks
 
 
@@ -225,6 +226,84 @@ def test_every_figure_is_an_image_and_claims_have_verdicts(reported):
     claims = (workdir / "results" / "claims.md").read_text()
     for i in range(1, 12):
         assert re.search(rf"^\| C{i} \| \*\*(holds|contradicted|inconclusive)\*\* \|$", claims, re.MULTILINE), f"C{i}"
+
+
+CHROMIUM = ("chromium", "chromium-driver")  # Debian's browser and its WebDriver
+CHROMIUM_FLAGS = (  # as root, headless, and quiet on a machine without internet
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1400,1000",
+)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    driver_path = debian_command("chromedriver", CHROMIUM)
+    options = webdriver.ChromeOptions()
+    options.binary_location = debian_command("chromium", CHROMIUM)
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.implicitly_wait(10)
+    yield driver
+    driver.quit()
+
+
+def report_rows(browser, page: Path, category: str) -> list[str]:
+    """The report's page opened afresh on one category: the text of each listed result."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(page.as_uri())
+    browser.find_element(By.ID, "app")
+    browser.execute_script(f"app.showCategory({category!r})")
+    browser.find_element(By.XPATH, "//td")
+    return [row.text for row in browser.find_elements(By.XPATH, "//tbody/tr")]
+
+
+def shown_page(browser, row_text: str) -> str:
+    """Click a result's eye button and return the text of the page it shows in the report's frame."""
+    from selenium.webdriver.common.by import By
+
+    browser.find_element(By.XPATH, f"//tr[td[contains(., {row_text!r})]]//a[@iconname='eye']").click()
+    browser.switch_to.frame(browser.find_element(By.TAG_NAME, "iframe"))
+    text = browser.find_element(By.TAG_NAME, "body").text
+    browser.switch_to.default_content()
+    return text
+
+
+def test_html_report_shows_tables_figures_and_claims_in_a_browser(reported, snakemake, browser):
+    """`snakemake --report` in headless Chromium: no script error, figures listed 1 to 10 in order,
+    a table's page shows its CSV's numbers, the claims page every claim's verdict."""
+    workdir, config = reported
+    result = snakemake(workdir, "--report", "results/report.html", configfile=config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = workdir / "results" / "report.html"
+    figures = report_rows(browser, page, "Figures")
+    assert [row.split()[0] for row in figures] == [f"{n:02d}" for n in range(1, 11)]
+    assert "Depth for growing stack sizes" in figures[0]
+    tables = report_rows(browser, page, "Tables")
+    assert any(row.startswith("table3 Network architecture") for row in tables)
+    shown = shown_page(browser, "table3")
+    frame = pd.read_csv(workdir / "results" / "tables" / "table3.csv")
+    assert shown.startswith("Network architecture (4D Light Field). Numbers from the embedded synthetic data")
+    numbers = frame.drop(columns=["Architecture", "Attention", "data"]).to_numpy().ravel()
+    assert all(format_number(value) in shown for value in numbers), shown
+    report_rows(browser, page, "Claims")
+    claims = shown_page(browser, "claims.html")
+    for i in range(1, 12):
+        assert re.search(rf"C{i} (holds|contradicted|inconclusive)", claims), f"C{i}"
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert not errors, errors
 
 
 def test_rerun_is_a_no_op(snakemake, reported):

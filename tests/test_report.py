@@ -1,15 +1,14 @@
 """Tables, claims and figures from evaluation files with known numbers."""
 
 import json
-import os
 import re
-import shutil
 import subprocess
 
 import h5py
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import debian_command
 
 from aifdepth.errors import InputError
 from aifdepth.report.claims import (
@@ -173,13 +172,7 @@ LATEX_PACKAGES = ("texlive-latex-base", "texlive-latex-recommended")  # pdflatex
 
 
 def pdflatex() -> str:
-    """Debian's pdflatex, installed when missing (as root, like the Slurm tests)."""
-    if not shutil.which("pdflatex"):
-        if os.geteuid() != 0 or not shutil.which("apt-get"):
-            pytest.fail(f"pdflatex is missing: apt-get install {' '.join(LATEX_PACKAGES)}")
-        subprocess.run(["apt-get", "update", "-qq"], check=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "-qq", *LATEX_PACKAGES], check=True, timeout=1200)
-    return shutil.which("pdflatex")
+    return debian_command("pdflatex", LATEX_PACKAGES)
 
 
 def test_every_latex_table_compiles_and_fits_the_text_width(evaluations, tmp_path):
@@ -417,7 +410,7 @@ def test_figure_is_a_valid_image(tmp_path):
             params={},
         ),
     )
-    for variant in ("sup", "unsup"):
+    for variant in ("sup", "unsup", "classical"):
         path = tmp_path / "eval" / "middlebury" / variant / "test_15.h5"
         path.parent.mkdir(parents=True)
         with h5py.File(path, "w") as f:
@@ -435,6 +428,11 @@ def test_figure_is_a_valid_image(tmp_path):
     assert width > height  # 4:3 images in 4:3 cells, two rows: no blank bands between them
     figure = draw(FIGURES["figure9"], Sources(tmp_path / "eval", tmp_path / "stacks"))
     assert "synthetic stand-in" in figure._suptitle.get_text()
+    assert [axis.get_ylabel() for axis in figure.axes[::5][:2]] == ["test_15 sample a", "test_15 sample b"]
+    comparison = draw(FIGURES["figure6"], Sources(tmp_path / "eval", tmp_path / "stacks"))
+    assert comparison._supxlabel.get_text() == FIGURES["figure6"].legend and "Ours (AiF): trained on the" in (
+        FIGURES["figure6"].legend
+    )
     bars = [axis for axis in figure.axes if axis.get_label() == "<colorbar>"]
     assert [bar._colorbar.extend for bar in bars] == ["neither"]  # the AiF error bar of a perfect AiF: no clipping
     assert colour_bar_extend([np.array([1.0, 2.0])], 1.0, 2.0) == "neither"

@@ -434,6 +434,15 @@ class Plan:
         figure = self._figure(name)
         return f"{figure.title}. Images from {self.data_note([panel.cell for panel in figure.panels])}."
 
+    def table_report_labels(self, name: str) -> dict:
+        """The table's row in the HTML report: its name and what it shows."""
+        return {"table": name, "shows": self._table(name).title}
+
+    def figure_report_labels(self, name: str) -> dict:
+        """The figure's row in the HTML report, numbered with two digits: the report sorts labels
+        as text, and figure10 sorted before figure2 by its file name."""
+        return {"figure": f"{int(name.removeprefix('figure')):02d}", "shows": self._figure(name).title}
+
     def claims_tables(self) -> list[str]:
         return sorted({f"results/tables/{name}.csv" for claim in self.claims for name in claim.tables})
 

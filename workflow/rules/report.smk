@@ -7,7 +7,12 @@ rule table:
     output:
         tex="results/tables/{name}.tex",
         csv="results/tables/{name}.csv",
-        html=report("results/tables/{name}.html", caption="../report/table.rst", category="Tables"),
+        html=report(
+            "results/tables/{name}.html",
+            caption="../report/table.rst",
+            category="Tables",
+            labels=lambda w: plan.table_report_labels(w.name),
+        ),
     log:
         "results/logs/tables/{name}.log",
     benchmark:
@@ -28,7 +33,12 @@ rule figure:
         lambda w: plan.figure_inputs(w.name),
     output:
         pdf="results/figures/{name}.pdf",
-        png=report("results/figures/{name}.png", caption="../report/figure.rst", category="Figures"),
+        png=report(
+            "results/figures/{name}.png",
+            caption="../report/figure.rst",
+            category="Figures",
+            labels=lambda w: plan.figure_report_labels(w.name),
+        ),
     log:
         "results/logs/figures/{name}.log",
     benchmark:

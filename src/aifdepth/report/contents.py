@@ -177,9 +177,12 @@ class Panel:
 
 @dataclass(frozen=True)
 class Figure:
+    """`legend` explains the panel titles' abbreviations, below the figure."""
+
     title: str
     panels: tuple[Panel, ...]
     samples: int = 2
+    legend: str = ""
 
     @property
     def per_scene(self) -> bool:
@@ -199,6 +202,8 @@ def _comparison(dataset: str, testset: str, methods: tuple[tuple[str, str], ...]
 def _mobile(variant: str, frames: str) -> Cell:
     return Cell("mobiledepth", variant, "{scene}_" + frames)
 
+
+_AIF_LEGEND = "Ours (AiF): trained on the all-in-focus image alone, no depth (the unsupervised setting)"
 
 FIGURES = {
     "figure1": Figure(
@@ -221,6 +226,8 @@ FIGURES = {
             Panel("(d) AiF + smooth, 10", "depth", _hci("unsup_10_smooth")),
             Panel("(e) AiF + smooth, 37", "depth", _hci("unsup_37_smooth", "val_37")),
         ),
+        legend="(a) trained on depth; (b)-(e) trained on the all-in-focus image alone, no depth, on 10- or "
+        "37-slice stacks (tested on the same size); (d), (e) with the edge-aware smoothness loss",
     ),
     "figure3": Figure(
         "DDFF 12-Scene",
@@ -238,6 +245,7 @@ FIGURES = {
             Panel("Ours (AiF)", "depth", _mobile("unsup", "aligned")),
             Panel("Classical", "depth", _mobile("classical", "aligned")),
         ),
+        legend=_AIF_LEGEND + "; Ours: the Middlebury models (Mobile Depth has no training set)",
     ),
     "figure8": Figure(
         "All-in-focus reconstruction (Mobile Depth)",
@@ -270,6 +278,7 @@ FIGURES = {
         _comparison(
             "middlebury", "test_15", (("Ours (supervised)", "sup"), ("Ours (AiF)", "unsup"), ("Classical", "classical"))
         ),
+        legend=_AIF_LEGEND + "; Classical: the focus measure (Laplacian energy, soft argmax), no training",
     ),
     "figure7": Figure(
         "All-in-focus reconstruction (4D Light Field)",

@@ -89,14 +89,16 @@ def colour_bar_extend(values: list[np.ndarray], low: float, high: float) -> str:
 
 
 def figure_rows(figure: Figure, sources: Sources, scenes=None) -> list[tuple[str, list[Panel], int]]:
-    """(label, panels, sample) per row: the first samples of one stack file, or, for datasets
-    stored one file per scene (test stacks named with `{scene}`), the first sample of each scene."""
+    """(label, panels, sample) per row: the first samples of one stack file, labelled with the test
+    stack and sample name, or, for datasets stored one file per scene (test stacks named with
+    `{scene}`), the first sample of each scene, labelled with the scene."""
     if figure.per_scene:
         if not scenes:
             raise InputError(f"{figure.title}: name the scenes to show (`aifdepth figure ... --scenes S1 S2`)")
         return [(scene, [panel.for_scene(scene) for panel in figure.panels], 0) for scene in scenes[: figure.samples]]
     names = sources.stacks(figure.panels[0]).names
-    return [(names[i], list(figure.panels), i) for i in range(min(figure.samples, len(names)))]
+    testset = figure.panels[0].cell.testset
+    return [(f"{testset} sample {names[i]}", list(figure.panels), i) for i in range(min(figure.samples, len(names)))]
 
 
 def draw(figure: Figure, sources: Sources, scenes=None):
@@ -163,6 +165,8 @@ def draw(figure: Figure, sources: Sources, scenes=None):
     fig.suptitle(
         figure.title + (" — synthetic stand-in data, not the published images" if synthetic else ""), fontsize=10
     )
+    if figure.legend:
+        fig.supxlabel(figure.legend, fontsize=8, wrap=True)
     return fig
 
 
