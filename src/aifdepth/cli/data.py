@@ -5,6 +5,7 @@ import logging
 from pathlib import Path
 
 from ..datasets.spec import PUBLISHED_DATASETS, SPECS
+from ..parallel import cpu_slot
 
 log = logging.getLogger("aifdepth")
 
@@ -12,7 +13,8 @@ log = logging.getLogger("aifdepth")
 def synthesize(args) -> None:
     from ..synthesize import synthesize
 
-    synthesize(args.dataset, args.out_dir, scenes=args.scenes, size=args.size, seed=args.seed, heldout=args.heldout)
+    with cpu_slot():  # computes beside at most as many jobs as cores, never while a runtime is timed
+        synthesize(args.dataset, args.out_dir, scenes=args.scenes, size=args.size, seed=args.seed, heldout=args.heldout)
     log.info("wrote synthetic %s to %s", args.dataset, args.out_dir)
 
 
@@ -44,19 +46,20 @@ def build_stack(args) -> None:
 
     dataset = open_dataset(args.dataset, args.root, **({"frames": args.frames} if args.frames else {}))
     aperture = None if args.aperture is None else (args.aperture[0] if len(args.aperture) == 1 else args.aperture)
-    stacks = build_stacks(
-        dataset,
-        args.split,
-        source=args.source,
-        focus_range=args.focus_range,
-        slices=args.slices,
-        indices=args.indices,
-        random_count=args.random_count,
-        aperture=aperture,
-        seed=args.seed,
-        names=args.names,
-        align=args.align,
-    )
+    with cpu_slot():  # as synthesize
+        stacks = build_stacks(
+            dataset,
+            args.split,
+            source=args.source,
+            focus_range=args.focus_range,
+            slices=args.slices,
+            indices=args.indices,
+            random_count=args.random_count,
+            aperture=aperture,
+            seed=args.seed,
+            names=args.names,
+            align=args.align,
+        )
     write_stacks(args.out, stacks)
     log.info(
         "wrote %d %s/%s stacks of %d slices to %s",
