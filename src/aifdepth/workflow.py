@@ -339,12 +339,13 @@ class Plan:
         """One job per variant: its model loads once and evaluates every test stack (the rule,
         its inputs and its outputs, one per test stack, so each file stays a target)."""
         tests = self.test_stack_names(dataset, name)
-        timed = self.timed_tests(dataset, name)
+        stacks = {test: f"results/stacks/{dataset}/{test}.h5" for test in tests}
+        timed = [stacks[test] for test in self.timed_tests(dataset, name)]
         return {
             "name": "evaluate_" + re.sub(r"\W", "_", f"{dataset}_{name}"),
             "model": self.model_file(dataset, name),
-            "stacks": [f"results/stacks/{dataset}/{test}.h5" for test in tests],
-            "timing": "--timed " + " ".join(f"results/stacks/{dataset}/{test}.h5" for test in timed) if timed else "",
+            "stacks": list(stacks.values()),
+            "timing": "--timed " + " ".join(timed) if timed else "",
             "metrics": [f"results/eval/{dataset}/{name}/{test}.json" for test in tests],
             "predictions": [f"results/eval/{dataset}/{name}/{test}.h5" for test in tests],
             "log": f"results/logs/evaluate/{dataset}/{name}.log",

@@ -19,7 +19,7 @@ from .blocks import (
     relative_focus,
     with_position_channel,
 )
-from .classical import FocusMeasure, with_focus_channel
+from .classical import FOCUS_CHANNEL, FocusMeasure, with_focus_channel
 
 # I3D Inception channels (Carreira & Zisserman 2017): 1x1 | 1x1 -> 3x3 | 1x1 -> 3x3 | pool -> 1x1
 INCEPTION_3 = [(64, 96, 128, 16, 32, 32), (128, 128, 192, 32, 96, 64)]
@@ -39,7 +39,6 @@ FINAL_CHANNELS = 32
 WIDTH_DIVISORS = {"paper": 1, "compact": 4}
 DIRECT_FEATURES = 8  # per-slice channels the direct-regression head reads (attention off)
 DIRECT_HIDDEN = 32
-FOCUS_CHANNEL = 3  # of each slice's input: RGB, then the log focus measure where the model reads it
 
 
 def inception_out_channels(branches: tuple[int, ...]) -> int:

@@ -59,9 +59,12 @@ class FocusMeasure(nn.Module):
         return {"depth": expected_focus(attention, focus), "aif": fuse_slices(attention, stack), "attention": attention}
 
 
+FOCUS_CHANNEL = 3  # where `with_focus_channel` puts the log measure among each slice's channels
+
+
 def with_focus_channel(stack: torch.Tensor, measure: FocusMeasure | None) -> torch.Tensor:
     """The networks' input: the RGB slices (B, S, 3, H, W), and with a focus measure a fourth
-    channel, its log measure, in the stack's dtype; unchanged without one."""
+    channel (FOCUS_CHANNEL), its log measure, in the stack's dtype; unchanged without one."""
     if measure is None:
         return stack
     return torch.cat([stack, measure.log_measure(stack).to(stack.dtype)[:, :, None]], dim=2)
