@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from aifdepth.render import refocus as refocus_module
 from aifdepth.render.refocus import refocus, refocus_reference
 
 GRID = 9
@@ -99,7 +100,10 @@ def occluded_light_field(size: int = 48) -> np.ndarray:
     return views
 
 
-def test_fast_refocus_matches_the_reference_on_saturated_hard_edges():
+@pytest.mark.parametrize("whole_view_ratio", [0.0, 0.5, 1e9], ids=["whole views", "either", "windows"])
+def test_fast_refocus_matches_the_reference_on_saturated_hard_edges(whole_view_ratio, monkeypatch):
+    """Both ways of correcting the clipping (whole shifted views, windows) give the reference."""
+    monkeypatch.setattr(refocus_module, "_WHOLE_VIEW_RATIO", whole_view_ratio)
     views = occluded_light_field()
     disparities = [-1.63, -0.6, 0.27, 1.3, 1.81]
     fast = refocus(views, disparities)
