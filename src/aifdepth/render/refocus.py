@@ -11,9 +11,9 @@ result much faster: the average of the unclipped views is linear in the view
 spectra, so it is summed in the Fourier domain with one inverse FFT per slice.
 Clipping differs from that only where a shifted view rings outside [0, 1] (hard
 edges next to saturated or black pixels, and the wrap-around edge at the image
-border); those views and blocks are found from the input views and their
-clipped-off excess is added back: from small windowed FFT shifts where a view has few
-such blocks, from the whole shifted view (exact) where windows would cost more.
+border); those places are found in each input view, and their clipped-off excess is
+added back: from small windows around them, cut once per view and shifted in the Fourier
+domain for every slice, or from the whole shifted view where its windows would cost more.
 """
 
 import cv2
@@ -24,12 +24,12 @@ from ..errors import InputError
 from ..parallel import thread_count
 from ..slices import focus_positions
 
-# Block size and window padding of the clipping correction. The padding bounds the
+# Tile size and window padding of the clipping correction. The padding bounds the
 # error of the windowed shift (the Fourier kernel's tail beyond it is ignored) to
 # well under a grey level after averaging over the views.
-_BLOCK = 32
+_TILE = 32
 _PAD = 8
-# Cell size of the out-of-range test; _BLOCK is a multiple of it.
+# Cell size of the out-of-range test; _TILE is a multiple of it.
 _CELL = 8
 # A half-pixel Fourier shift overshoots a jump by up to ~14 % of it (Gibbs).
 _OVERSHOOT = 0.14
@@ -40,10 +40,8 @@ _RANGE_MARGIN = 0.5 / 255
 _IGNORED_OVERSHOOT = 0.01
 # Correction windows transformed per batch (bounds the memory of the batch).
 _WINDOW_BATCH = 512
-# A whole view is shifted instead of its windows once its flagged windows hold this many
-# times its pixels (a window costs a forward and an inverse FFT, the whole view only an
-# inverse one, its spectrum being kept). Measured: 0.5 is as fast as windows alone on
-# bench_render's light field and 2x faster on the synthetic hci scenes; 0.25 and 1 are slower.
+# A whole view is shifted instead of its windows once its windows hold this many times its
+# pixels (per slice, a window and the whole view each cost one inverse FFT).
 _WHOLE_VIEW_RATIO = 0.5
 # Whole views shifted per batch (bounds the memory of the batch).
 _VIEW_BATCH = 16
@@ -140,54 +138,95 @@ def _mean_of_shifted_views(views: np.ndarray, disparities: np.ndarray) -> np.nda
 def _add_clipping_correction(stack: np.ndarray, views: np.ndarray, disparities: np.ndarray) -> None:
     """Add mean_v(clip(y_v) - y_v) to the unclipped mean, for every view y_v that may leave [0, 1].
 
-    Views that stay inside [0, 1] add nothing, so only the (block, view) pairs that
-    `_risky_blocks` flags are shifted again: in small padded windows, or as a whole view
-    where its flagged windows would cost more (on textures that reach 0 or 1, most of them).
+    Views that stay inside [0, 1] add nothing, so only the tiles of each view that
+    `_risky_cells` flags are shifted again: as small padded windows cut once per view in its
+    own coordinates (their spectra serve every slice), or as the whole view where its
+    windows would cost more (on textures that reach 0 or 1, most of them).
     """
     grid_rows, grid_cols, height, width, _ = views.shape
     flat_views = views.reshape(grid_rows * grid_cols, height, width, 3)
-    risky = _risky_blocks(flat_views)
+    tiles = _RiskyTiles(flat_views)
+    whole = tiles.per_view * (_TILE + 2 * _PAD) ** 2 >= _WHOLE_VIEW_RATIO * height * width
+    tiles.drop_views(whole)
     whole_views = _WholeViewShifts(flat_views)
-    whole_view_blocks = _WHOLE_VIEW_RATIO * height * width / (_BLOCK + 2 * _PAD) ** 2
-    view_ids = np.arange(len(flat_views))
+    whole_ids = np.flatnonzero(whole)
     offset_rows = np.repeat(_view_offsets(grid_rows), grid_cols)
     offset_cols = np.tile(_view_offsets(grid_cols), grid_rows)
-    block_rows, block_cols = -(-height // _BLOCK), -(-width // _BLOCK)
-    corner_rows = np.arange(block_rows) * _BLOCK
-    corner_cols = np.arange(block_cols) * _BLOCK
     for s, disparity in enumerate(disparities):
         shift_rows, shift_cols = offset_rows * disparity, offset_cols * disparity
+        clipped_off = tiles.clipped_off(shift_rows, shift_cols)
+        if len(whole_ids):
+            clipped_off += whole_views.clipped_off(whole_ids, shift_rows[whole_ids], shift_cols[whole_ids])
+        stack[s] += clipped_off / len(flat_views)
+
+
+class _RiskyTiles:
+    """The _TILE x _TILE tiles of each view that hold a risky cell, with the spectra of their
+    padded windows (wrapping around the border, as the FFT does), made once for all slices.
+
+    Shifted by (whole + frac), a tile at q lands at q + whole: the window is shifted by the
+    fraction in the Fourier domain and its core added there, so every output sample comes from
+    exactly one tile of each view.
+    """
+
+    def __init__(self, flat_views: np.ndarray):
+        count, height, width, _ = flat_views.shape
+        self.shape = (height, width)
+        cells = _risky_cells(flat_views)
+        per_tile = _TILE // _CELL
+        tile_rows, tile_cols = -(-cells.shape[1] // per_tile), -(-cells.shape[2] // per_tile)
+        padded = np.zeros((count, tile_rows * per_tile, tile_cols * per_tile), bool)
+        padded[:, : cells.shape[1], : cells.shape[2]] = cells
+        risky = padded.reshape(count, tile_rows, per_tile, tile_cols, per_tile).any(axis=(2, 4))
+        self.view, rows, cols = np.nonzero(risky)
+        self.rows, self.cols = rows * _TILE, cols * _TILE
+        self.per_view = np.bincount(self.view, minlength=count)
+        self.flat_views = flat_views
+        self.spectra = None
+
+    def drop_views(self, dropped: np.ndarray) -> None:
+        keep = ~dropped[self.view]
+        self.view, self.rows, self.cols = self.view[keep], self.rows[keep], self.cols[keep]
+        size = _TILE + 2 * _PAD
+        height, width = self.shape
+        windows = np.empty((len(self.view), size, size, 3), np.float32)
+        for k, (view, row, col) in enumerate(zip(self.view, self.rows - _PAD, self.cols - _PAD)):
+            rows = np.arange(row, row + size) % height
+            cols = np.arange(col, col + size) % width
+            windows[k] = self.flat_views[view][rows[:, None], cols[None, :]]
+        self.spectra = sfft.rfft2(windows, axes=(1, 2), workers=thread_count())
+        self.freq_rows = sfft.fftfreq(size).astype(np.float32)
+        self.freq_cols = sfft.rfftfreq(size).astype(np.float32)
+
+    def clipped_off(self, shift_rows: np.ndarray, shift_cols: np.ndarray) -> np.ndarray:
+        """Sum over the kept views of clip(y) - y, y the view shifted by (shift_rows, shift_cols)."""
+        height, width = self.shape
+        canvas = np.zeros((height + _TILE, width + _TILE, 3), np.float32)
+        size = _TILE + 2 * _PAD
         whole_rows, whole_cols = np.round(shift_rows).astype(np.int64), np.round(shift_cols).astype(np.int64)
-        # Where each block of the slice comes from in each view.
-        source_rows = (corner_rows[:, None] - whole_rows[None, :]) % height  # (block rows, views)
-        source_cols = (corner_cols[:, None] - whole_cols[None, :]) % width  # (block cols, views)
-        flagged = risky[view_ids, source_rows[:, None, :] // _CELL, source_cols[None, :, :] // _CELL]
-        flagged = flagged.reshape(block_rows * block_cols, -1)
-        whole = np.flatnonzero(flagged.sum(axis=0) >= whole_view_blocks)
-        if len(whole):
-            stack[s] += whole_views.clipped_off(whole, shift_rows[whole], shift_cols[whole]) / len(flat_views)
-            flagged[:, whole] = False
-        # Block-major pairs, so a batch sums over runs of the same block.
-        block, view = np.nonzero(flagged)
-        if len(block) == 0:
-            continue
-        excess = np.zeros((block_rows * block_cols, _BLOCK, _BLOCK, 3), np.float32)
-        for start in range(0, len(block), _WINDOW_BATCH):
-            batch_blocks, batch_views = block[start : start + _WINDOW_BATCH], view[start : start + _WINDOW_BATCH]
-            shifted = _shift_windows(
-                flat_views,
-                batch_views,
-                source_rows[batch_blocks // block_cols, batch_views],
-                source_cols[batch_blocks % block_cols, batch_views],
-                shift_rows[batch_views] - whole_rows[batch_views],
-                shift_cols[batch_views] - whole_cols[batch_views],
-            )
-            clipped_off = np.clip(shifted, 0.0, 1.0) - shifted
-            firsts = np.flatnonzero(np.r_[True, batch_blocks[1:] != batch_blocks[:-1]])
-            excess[batch_blocks[firsts]] += np.add.reduceat(clipped_off, firsts, axis=0)
-        tiled = excess.reshape(block_rows, block_cols, _BLOCK, _BLOCK, 3).transpose(0, 2, 1, 3, 4)
-        tiled = tiled.reshape(block_rows * _BLOCK, block_cols * _BLOCK, 3)
-        stack[s] += tiled[:height, :width] / len(flat_views)
+        frac_rows = (shift_rows - whole_rows)[self.view]
+        frac_cols = (shift_cols - whole_cols)[self.view]
+        to_rows = (self.rows + whole_rows[self.view]) % height
+        to_cols = (self.cols + whole_cols[self.view]) % width
+        for start in range(0, len(self.view), _WINDOW_BATCH):
+            batch = slice(start, start + _WINDOW_BATCH)
+            ramp_rows = np.exp(-2j * np.pi * frac_rows[batch, None] * self.freq_rows).astype(np.complex64)
+            ramp_cols = np.exp(-2j * np.pi * frac_cols[batch, None] * self.freq_cols).astype(np.complex64)
+            spectra = self.spectra[batch] * (ramp_rows[:, :, None] * ramp_cols[:, None, :])[..., None]
+            core = sfft.irfft2(spectra, s=(size, size), axes=(1, 2), workers=thread_count())[
+                :, _PAD : _PAD + _TILE, _PAD : _PAD + _TILE
+            ]
+            excess = np.clip(core, 0.0, 1.0) - core
+            for k, (source_row, source_col, row, col) in enumerate(
+                zip(self.rows[batch], self.cols[batch], to_rows[batch], to_cols[batch])
+            ):
+                # Tiles at the bottom or right edge are cut where the view ends.
+                rows, cols = min(_TILE, height - source_row), min(_TILE, width - source_col)
+                canvas[row : row + rows, col : col + cols] += excess[k, :rows, :cols]
+        # What went past the border wraps around (a tile lands less than one view size past it).
+        canvas[: min(_TILE, height)] += canvas[height : height + min(_TILE, height)]
+        canvas[:, : min(_TILE, width)] += canvas[:, width : width + min(_TILE, width)]
+        return canvas[:height, :width]
 
 
 class _WholeViewShifts:
@@ -220,29 +259,9 @@ class _WholeViewShifts:
         return total
 
 
-def _shift_windows(flat_views, view_index, source_rows, source_cols, frac_rows, frac_cols) -> np.ndarray:
-    """Sub-pixel shift of padded windows of the given views; returns the (n, B, B, 3) block cores."""
-    size = _BLOCK + 2 * _PAD
-    height, width = flat_views.shape[1:3]
-    windows = np.empty((len(view_index), size, size, 3), np.float32)
-    for k, (view, row, col) in enumerate(zip(view_index, source_rows - _PAD, source_cols - _PAD)):
-        if 0 <= row <= height - size and 0 <= col <= width - size:
-            windows[k] = flat_views[view, row : row + size, col : col + size]
-        else:  # the window wraps around the image border, as the FFT does
-            rows = np.arange(row, row + size) % height
-            cols = np.arange(col, col + size) % width
-            windows[k] = flat_views[view][rows[:, None], cols[None, :]]
-    ramp_rows = np.exp(-2j * np.pi * frac_rows[:, None] * sfft.fftfreq(size)).astype(np.complex64)
-    ramp_cols = np.exp(-2j * np.pi * frac_cols[:, None] * sfft.rfftfreq(size)).astype(np.complex64)
-    spectra = sfft.rfft2(windows, axes=(1, 2), workers=thread_count())
-    spectra *= (ramp_rows[:, :, None] * ramp_cols[:, None, :])[..., None]
-    shifted = sfft.irfft2(spectra, s=(size, size), axes=(1, 2), workers=thread_count())
-    return shifted[:, _PAD : _PAD + _BLOCK, _PAD : _PAD + _BLOCK]
-
-
-def _risky_blocks(flat_views: np.ndarray) -> np.ndarray:
-    """(views, cell rows, cell cols) bool: True at the cell of q when a shifted block of
-    that view whose source corner is q may leave [0, 1].
+def _risky_cells(flat_views: np.ndarray) -> np.ndarray:
+    """(views, cell rows, cell cols) bool: True where a sample of the view, shifted by at most
+    half a pixel, may leave [0, 1].
 
     A sub-pixel shift keeps a sample within the range of its neighbourhood, widened by
     the overshoot of the jumps between neighbouring samples there. Neighbourhoods wrap
@@ -253,10 +272,12 @@ def _risky_blocks(flat_views: np.ndarray) -> np.ndarray:
     cell_rows, cell_cols = -(-height // _CELL), -(-width // _CELL)
     highest = np.empty((count, cell_rows, cell_cols), np.float32)
     lowest, jump = np.empty_like(highest), np.empty_like(highest)
-    cell = np.ones((_CELL, _CELL), np.uint8)
+    pad = ((0, cell_rows * _CELL - height), (0, cell_cols * _CELL - width), (0, 0))
 
-    def cell_max(image):  # max over each cell and channel
-        return cv2.dilate(image, cell, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)[::_CELL, ::_CELL].max(axis=2)
+    def cell_max(image):  # max over each cell and channel; partial cells at the edge are cells too
+        cells = np.pad(image, pad, mode="edge") if any(p[1] for p in pad) else image
+        rows_max = cells.reshape(cell_rows, _CELL, cell_cols * _CELL * 3).max(axis=1)  # contiguous rows first
+        return rows_max.reshape(cell_rows, cell_cols, _CELL * 3).max(axis=2)
 
     for index, view in enumerate(flat_views):
         highest[index] = cell_max(view)
@@ -267,9 +288,7 @@ def _risky_blocks(flat_views: np.ndarray) -> np.ndarray:
     lowest = -lowest
     overshoot = _OVERSHOOT * jump - _IGNORED_OVERSHOOT
     at_limit = (highest > 1 - _RANGE_MARGIN) | (lowest < _RANGE_MARGIN)
-    risky_cells = at_limit | (highest + overshoot > 1) | (lowest - overshoot < 0)
-    # A block starting inside cell k covers cells k .. k + B / cell.
-    return _periodic_max(risky_cells, _BLOCK // _CELL + 1, centred=False)
+    return at_limit | (highest + overshoot > 1) | (lowest - overshoot < 0)
 
 
 def _periodic_max(cells: np.ndarray, size: int, centred: bool = True) -> np.ndarray:
