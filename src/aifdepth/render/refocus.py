@@ -147,7 +147,7 @@ def _add_clipping_correction(stack: np.ndarray, views: np.ndarray, disparities: 
     flat_views = views.reshape(grid_rows * grid_cols, height, width, 3)
     tiles = _RiskyTiles(flat_views)
     whole = tiles.per_view * (_TILE + 2 * _PAD) ** 2 >= _WHOLE_VIEW_RATIO * height * width
-    tiles.drop_views(whole)
+    tiles.cut_windows(whole)
     whole_views = _WholeViewShifts(flat_views)
     whole_ids = np.flatnonzero(whole)
     offset_rows = np.repeat(_view_offsets(grid_rows), grid_cols)
@@ -184,8 +184,9 @@ class _RiskyTiles:
         self.flat_views = flat_views
         self.spectra = None
 
-    def drop_views(self, dropped: np.ndarray) -> None:
-        keep = ~dropped[self.view]
+    def cut_windows(self, skipped_views: np.ndarray) -> None:
+        """Cut and transform the windows of every view but the skipped ones (shifted whole instead)."""
+        keep = ~skipped_views[self.view]
         self.view, self.rows, self.cols = self.view[keep], self.rows[keep], self.cols[keep]
         size = _TILE + 2 * _PAD
         height, width = self.shape
@@ -291,10 +292,9 @@ def _risky_cells(flat_views: np.ndarray) -> np.ndarray:
     return at_limit | (highest + overshoot > 1) | (lowest - overshoot < 0)
 
 
-def _periodic_max(cells: np.ndarray, size: int, centred: bool = True) -> np.ndarray:
-    """Maximum over size x size cells of the last two axes, wrapping around."""
-    start = -(size // 2) if centred else 0
+def _periodic_max(cells: np.ndarray, size: int) -> np.ndarray:
+    """Maximum over the size x size cells centred on each cell of the last two axes, wrapping around."""
     result = cells
     for axis in (-2, -1):
-        result = np.maximum.reduce([np.roll(result, -(start + k), axis=axis) for k in range(size)])
+        result = np.maximum.reduce([np.roll(result, size // 2 - k, axis=axis) for k in range(size)])
     return result
