@@ -77,10 +77,10 @@ def evaluate_all(
         )
     if repeats < 1:
         raise InputError(f"evaluate: --timing-repeats must be at least 1, got {repeats}")
-    unknown = {Path(p) for p in timed} - {Path(p) for p in stacks_paths}
+    timed = {Path(p) for p in timed}
+    unknown = timed - {Path(p) for p in stacks_paths}
     if unknown:
         raise InputError(f"evaluate: --timed names {sorted(map(str, unknown))}, which are not among --stacks")
-    timed = {Path(p) for p in timed}
     device = pick_device(device)
     model, config, info = load_model(model_path, device)
     results = []

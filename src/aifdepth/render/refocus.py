@@ -182,7 +182,10 @@ class _RiskyTiles:
         self.rows, self.cols = rows * _TILE, cols * _TILE
         self.per_view = np.bincount(self.view, minlength=count)
         self.flat_views = flat_views
-        self.spectra = None
+        self.spectra = None  # made by cut_windows, once the views shifted whole are known
+        size = _TILE + 2 * _PAD
+        self.freq_rows = sfft.fftfreq(size).astype(np.float32)
+        self.freq_cols = sfft.rfftfreq(size).astype(np.float32)
 
     def cut_windows(self, skipped_views: np.ndarray) -> None:
         """Cut and transform the windows of every view but the skipped ones (shifted whole instead)."""
@@ -196,8 +199,6 @@ class _RiskyTiles:
             cols = np.arange(col, col + size) % width
             windows[k] = self.flat_views[view][rows[:, None], cols[None, :]]
         self.spectra = sfft.rfft2(windows, axes=(1, 2), workers=thread_count())
-        self.freq_rows = sfft.fftfreq(size).astype(np.float32)
-        self.freq_cols = sfft.rfftfreq(size).astype(np.float32)
 
     def clipped_off(self, shift_rows: np.ndarray, shift_cols: np.ndarray) -> np.ndarray:
         """Sum over the kept views of clip(y) - y, y the view shifted by (shift_rows, shift_cols)."""
