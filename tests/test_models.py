@@ -1,7 +1,9 @@
-"""The models' common contract (shapes, attention, depth range, any S and focus unit), their
-sizes, the classical baseline on a synthetic stack, order invariance, trainability and config."""
+"""The models' common contract (shapes, attention, depth range, any S and focus unit; the direct
+head its own fixed S), their sizes, the classical baseline on a synthetic stack, order invariance,
+trainability and config."""
 
 import copy
+import dataclasses
 import math
 
 import numpy as np
@@ -60,17 +62,27 @@ def has_attention(config: ModelConfig) -> bool:
     return config.architecture == "classical" or (config.architecture == "aifdepthnet" and config.attention)
 
 
+def is_direct(config: ModelConfig) -> bool:
+    return config.architecture == "aifdepthnet" and not config.attention
+
+
+def build_for(config: ModelConfig, slices: int) -> torch.nn.Module:
+    """The network for stacks of `slices`: only the direct head is built for one stack size."""
+    torch.manual_seed(0)
+    return build_model(dataclasses.replace(config, stack_size=slices) if is_direct(config) else config).eval()
+
+
 @pytest.fixture(scope="module")
 def models():
-    torch.manual_seed(0)
-    return {variant_id(c): build_model(c).eval() for c in ALL_VARIANTS}
+    """Every variant, the direct ones for 6-slice stacks."""
+    return {variant_id(c): build_for(c, 6) for c in ALL_VARIANTS}
 
 
 @pytest.mark.parametrize("config", ALL_VARIANTS, ids=variant_id)
 def test_outputs_follow_the_contract(models, config):
-    model = models[variant_id(config)]
     generator = torch.Generator().manual_seed(1)
     for slices, height, width, first, last in CASES:
+        model = build_for(config, slices) if is_direct(config) else models[variant_id(config)]
         batch = 2
         stack = torch.rand(batch, slices, 3, height, width, generator=generator)
         focus = torch.linspace(first, last, slices).repeat(batch, 1)
@@ -96,19 +108,16 @@ def test_outputs_follow_the_contract(models, config):
             assert out["attention"] is None and out["aif"] is None, case
 
 
-@pytest.mark.parametrize("name", ["2d-direct", "2d-direct-focus-input-position-input"])
-def test_direct_regression_ignores_the_order_of_slices(models, name):
-    """Without attention the depth comes from a set of (slice, focus) pairs: feeding the slices of
-    the per-slice (2D) network in another order, with their focus positions, gives the same depth."""
-    model = in_float64(models[name])
-    generator = torch.Generator().manual_seed(2)
-    stack = torch.rand(1, 6, 3, 32, 40, generator=generator, dtype=torch.float64)
-    focus = torch.linspace(-2.5, 2.5, 6, dtype=torch.float64)[None]
-    order = torch.tensor([3, 0, 5, 1, 4, 2])
-    with torch.no_grad():
-        depth = model(stack, focus)["depth"]
-        shuffled = model(stack[:, order], focus[:, order])["depth"]
-    torch.testing.assert_close(shuffled, depth)
+@pytest.mark.parametrize("config", DIRECT_VARIANTS + POSITION_INPUT_VARIANTS, ids=variant_id)
+def test_direct_regression_reads_only_its_own_stack_size(models, config):
+    """The paper's direct head is a conv over a fixed stack: another stack size is refused by
+    name, not read as if its slices were in other places."""
+    model = models[variant_id(config)]
+    stack = torch.rand(1, 5, 3, 32, 32)
+    with pytest.raises(ValueError, match=r"reads stacks of 6 slices \(model\.stack_size\), got 5"):
+        model(stack, torch.linspace(0.0, 1.0, 5)[None])
+    with pytest.raises(ValueError, match="needs the stack_size"):
+        build_model(dataclasses.replace(config, stack_size=None))
 
 
 def test_parameter_counts():
@@ -294,15 +303,17 @@ def test_position_channel_is_each_slices_place_in_its_own_focus_range():
     for sample, expected in enumerate([(0.0, 0.5, 1.0), (1.0, 0.5, 0.0)]):
         for slice_index, value in enumerate(expected):
             assert (planes[sample, slice_index, 4] == value).all()
-    model = build_model(ModelConfig(conv="2d", attention=False, position_input=True))
+    model = build_model(ModelConfig(conv="2d", attention=False, position_input=True, stack_size=3))
     assert model.encoder.stage1[0].in_channels == 4
 
 
-@pytest.mark.parametrize("attention", [True, False])
-def test_3d_network_reads_a_stack_in_any_focus_order_as_sorted(attention):
-    """The 3D network learns from stacks in increasing focus; one that comes far to near (Mobile
-    Depth's sweeps, DDFF) gives the depth and AiF of the sorted stack, attention in its own order."""
-    model = in_float64(build_model(ModelConfig(conv="3d", attention=attention, focus_input=True)).eval())
+@pytest.mark.parametrize("conv, attention", [("3d", True), ("3d", False), ("2d", False)])
+def test_order_aware_networks_read_a_stack_in_any_focus_order_as_sorted(conv, attention):
+    """The 3D network and the direct head learn from stacks in increasing focus; one that comes far
+    to near (Mobile Depth's sweeps, DDFF) gives the depth and AiF of the sorted stack, attention in
+    its own order."""
+    config = ModelConfig(conv=conv, attention=attention, focus_input=True, stack_size=None if attention else 6)
+    model = in_float64(build_model(config).eval())
     generator = torch.Generator().manual_seed(4)
     with torch.no_grad():  # mix the slices, as training does (the network starts per slice)
         for weight in model.parameters():
@@ -323,13 +334,16 @@ def test_3d_network_reads_a_stack_in_any_focus_order_as_sorted(attention):
 @pytest.mark.parametrize("conv", ["3d", "2d"])
 def test_direct_head_reads_each_slices_log_focus_measure_at_full_resolution(conv):
     """The direct-regression head gets, per slice, the same log measure the encoder reads, cropped
-    back to the image (not the padded size), and its output moves when that measure does."""
+    back to the image (not the padded size), and its output moves when that measure does, and
+    with the place of the slice where it peaks."""
     from aifdepth.models.aifdepthnet import DIRECT_FEATURES
 
-    model = in_float64(build_model(ModelConfig(conv=conv, attention=False, focus_input=True, position_input=True)))
+    model = in_float64(
+        build_model(ModelConfig(conv=conv, attention=False, focus_input=True, position_input=True, stack_size=4))
+    )
     model.eval()
     seen = {}
-    model.regression.register_forward_hook(lambda module, args, output: seen.update(measure=args[2]))
+    model.regression.register_forward_hook(lambda module, args, output: seen.update(measure=args[1]))
     stack = torch.rand(1, 4, 3, 40, 50, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
     focus = torch.tensor([[-2.5, -1.0, 1.0, 2.5]], dtype=torch.float64)
     with torch.inference_mode():
@@ -337,6 +351,11 @@ def test_direct_head_reads_each_slices_log_focus_measure_at_full_resolution(conv
         expected = model.focus_measure.log_measure(stack)[:, :, None]
         torch.testing.assert_close(seen["measure"], expected)
         features = torch.zeros(1, 4, DIRECT_FEATURES, 40, 50, dtype=torch.float64)
-        flat, peaked = expected.clone(), expected.clone()
+        flat, peaked, peaked_further = expected.clone(), expected.clone(), expected.clone()
         peaked[:, 1] += 3.0
-        assert not torch.equal(model.regression(features, focus, flat), model.regression(features, focus, peaked))
+        peaked_further[:, 2] += 3.0
+        depth = {
+            name: model.regression(features, m) for name, m in [("flat", flat), ("1", peaked), ("2", peaked_further)]
+        }
+        assert not torch.equal(depth["flat"], depth["1"])
+        assert not torch.equal(depth["1"], depth["2"])

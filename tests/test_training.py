@@ -210,6 +210,36 @@ def test_unsupervised_needs_aif(tmp_path, hci_stacks):
         )
 
 
+def test_a_direct_model_reads_the_stack_size_it_was_trained_on(hci_stacks, tmp_path):
+    """Without attention the head reads a fixed stack: the model file records the training
+    batches' size, another size is refused naming the model file and the key, and a regime that
+    varies the size is refused before training."""
+    direct = ModelConfig(conv="2d", attention=False, focus_input=True)
+    train(direct, hci_stacks / "train.h5", tmp_path / "m.pt", tmp_path / "log.csv", settings(steps=2))
+    assert load_model(tmp_path / "m.pt")[1].stack_size == 10
+    evaluate(tmp_path / "m.pt", hci_stacks / "val.h5", tmp_path / "val.json")
+    train(
+        direct,
+        hci_stacks / "train.h5",
+        tmp_path / "m5.pt",
+        tmp_path / "log5.csv",
+        settings(steps=2, regime="indices", indices=(1, 3, 5, 7, 9)),
+    )
+    assert load_model(tmp_path / "m5.pt")[1].stack_size == 5
+    with pytest.raises(InputError, match=r"m5\.pt: model\.stack_size is 5: .*val\.h5 has 10"):
+        evaluate(tmp_path / "m5.pt", hci_stacks / "val.h5", tmp_path / "val5.json")
+    with pytest.raises(InputError, match="regime arbitrary varies the stack size"):
+        train(direct, hci_stacks / "train.h5", tmp_path / "a.pt", tmp_path / "a.csv", settings(regime="arbitrary"))
+    with pytest.raises(InputError, match=r"model\.stack_size is 7 but the training batches have 10"):
+        train(
+            ModelConfig(conv="2d", attention=False, stack_size=7),
+            hci_stacks / "train.h5",
+            tmp_path / "b.pt",
+            tmp_path / "b.csv",
+            settings(),
+        )
+
+
 @pytest.fixture(scope="module")
 def trained(hci_stacks, tmp_path_factory):
     out = tmp_path_factory.mktemp("model") / "model.pt"

@@ -38,6 +38,8 @@ def other_value(f):
         return not f.default
     if is_list:
         return [1, 3]
+    if f.default is None:
+        return 10
     return f.default + 1 if element is int else f.default + 0.5
 
 
@@ -62,6 +64,8 @@ def test_every_knob_travels_from_the_config_to_the_training(section, field, monk
     entry.setdefault(target, {})[field.name] = value
     if field.name == "indices":
         entry["train"]["regime"] = "indices"
+    if field.name == "attention":
+        entry["test"] = ["val_10"]  # without attention it reads only its training stack size
     after = plan(config).train_settings_json("hci", "sup_3d_att")
     assert after != before
     assert plan(config).train_settings_json("hci", "unsup_2d_smooth") == plan(tiny()).train_settings_json(
@@ -198,6 +202,20 @@ def test_errors_name_the_config_file_they_come_from():
     config["training"]["steps"] = 0
     with pytest.raises(InputError, match=r"^tiny\.yaml does not follow .*\n  training\.steps: 0 is less than"):
         Plan.load(config, REPO, ["tiny.yaml"])
+
+
+def test_a_direct_regression_variant_is_tested_on_its_own_stack_size():
+    """Without attention a model reads one stack size: a test stack of another declared size, or a
+    training regime that varies it, fails when the config is read, naming the variant."""
+    other_size = {"extends": "config.yaml", "variants": {"hci": {"sup_2d_noatt": {"test": ["val_10", "val_37"]}}}}
+    with pytest.raises(InputError, match=r"sup_2d_noatt has no attention, so it reads stacks of 10 slices, but its "):
+        Plan.load(other_size, REPO, ["mine.yaml"])
+    varying = {"extends": "config.yaml", "variants": {"hci": {"sup_2d_noatt": {"train": {"regime": "arbitrary"}}}}}
+    with pytest.raises(InputError, match=r"variants\.hci\.sup_2d_noatt.*regime arbitrary varies the stack size"):
+        Plan.load(varying, REPO, ["mine.yaml"])
+    subset = {"extends": "config.yaml", "variants": {"hci": {"sup_2d_noatt": {"test": ["val_10_i159"]}}}}
+    subset["variants"]["hci"]["sup_2d_noatt"]["train"] = {"regime": "indices", "indices": [1, 5, 9]}
+    Plan.load(subset, REPO)
 
 
 def test_runtimes_a_table_shows_are_timed_with_the_machine_to_itself():

@@ -17,7 +17,7 @@ from .io.atomic import atomic_path
 from .io.hdf5 import new_hdf5
 from .io.images import to_uint8
 from .metrics import aggregate, image_metrics, psnr, ssim, valid_mask
-from .modelfile import load_model
+from .modelfile import load_model, require_stack_size
 from .settings import TIMING_REPEATS
 from .stackfile import read_stacks, require_focal_stacks
 
@@ -127,6 +127,7 @@ def _evaluate_loaded(model, config, info, model_path, stacks_path, predictions_p
     """The evaluation JSON's dict (seconds from one pass beside the metrics) and the stacks; writes
     the predictions."""
     stacks = require_focal_stacks(read_stacks(stacks_path), stacks_path)
+    require_stack_size(config, stacks.focus.shape[1], model_path, stacks_path)
     dataset = metric_dataset or stacks.dataset
     predict_sample(model, stacks.stack[0], stacks.focus[0], device)  # warm-up, not timed
     per_image, aif_scores, depths, aifs = [], [], [], []

@@ -46,3 +46,13 @@ def load_model(path, device: str = "cpu") -> tuple[torch.nn.Module, ModelConfig,
             f"an older aifdepth?); train it again, e.g. `snakemake --cores 8 --force {path}`"
         ) from err
     return to_channels_last(fold_batchnorm(model.eval()).to(device)), config, payload["info"]
+
+
+def require_stack_size(config: ModelConfig, slices: int, model_path, source) -> None:
+    """A direct-regression model (attention off) reads only the stack size it was trained on."""
+    if config.architecture == "aifdepthnet" and not config.attention and slices != config.stack_size:
+        raise InputError(
+            f"{model_path}: model.stack_size is {config.stack_size}: this model without attention reads stacks of "
+            f"{config.stack_size} slices, but {source} has {slices}; give it {config.stack_size} slices, or use a "
+            "model with attention, which reads any number"
+        )

@@ -13,7 +13,7 @@ from .errors import InputError
 from .evaluate import predict_sample
 from .io.images import read_rgb, to_uint8, write_rgb
 from .io.pfm import write_pfm
-from .modelfile import load_model
+from .modelfile import load_model, require_stack_size
 from .slices import focus_positions
 from .stackfile import MIN_SLICES, TOO_FEW_SLICES, read_stacks, require_focal_stacks
 
@@ -58,7 +58,8 @@ def predict_images(model_path, images, focus, out_dir, device=None, focus_file=N
         alignment.write_record(Path(out_dir) / "transforms.json", images, reference=0, motion=align)
     stack = np.stack(slices)
     device = pick_device(device)
-    model, _, info = load_model(model_path, device)
+    model, config, info = load_model(model_path, device)
+    require_stack_size(config, len(stack), model_path, f"the stack of {images[0]} ...")
     outputs, _, _ = predict_sample(model, stack, focus.astype(np.float32), device)
     write_prediction(Path(out_dir), outputs, info.get("unit", "focus units"), focus)
 
@@ -67,7 +68,8 @@ def predict_stack_file(model_path, stacks_path, out_dir, device=None) -> None:
     """Every sample of a unified stack file; one sub-folder per sample when there are several."""
     stacks = require_focal_stacks(read_stacks(stacks_path), stacks_path)
     device = pick_device(device)
-    model, _, info = load_model(model_path, device)
+    model, config, info = load_model(model_path, device)
+    require_stack_size(config, stacks.focus.shape[1], model_path, stacks_path)
     if info.get("unit") not in (None, stacks.unit):
         log.warning("model trained on %s focus positions, stack file is in %s", info["unit"], stacks.unit)
     for i, name in enumerate(stacks.names):

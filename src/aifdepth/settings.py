@@ -20,7 +20,7 @@ def knob(default, help: str, *, choices: tuple | None = None, minimum: float | N
 
 
 def knob_kind(f) -> tuple[type, bool]:
-    """(element type, is a list) of a knob: int, float, str, bool or tuple[int, ...] | None."""
+    """(element type, is a list) of a knob: int, float, str, bool, int | None or tuple[int, ...] | None."""
     annotation = f.type
     if isinstance(annotation, types.UnionType):  # X | None
         (annotation,) = (a for a in typing.get_args(annotation) if a is not type(None))
@@ -46,7 +46,9 @@ class Section:
             if is_list and value is not None:
                 value = tuple(value)
                 object.__setattr__(self, f.name, value)  # frozen: lists from JSON become tuples once
-            for item in (value or ()) if is_list else (value,):
+            if value is None and f.default is None:  # an optional knob left unset
+                continue
+            for item in value if is_list else (value,):
                 self._check(f, element, item)
 
     def _check(self, f, element: type, value) -> None:
@@ -94,7 +96,8 @@ TIMING_REPEATS = 3
 @dataclass(frozen=True)
 class ModelConfig(Section):
     """Which model to build; conv, attention, attention_mode and depth_normalisation only
-    matter for aifdepthnet, and the last two only with attention; focus_input for both networks."""
+    matter for aifdepthnet, the middle two only with attention and stack_size only without;
+    focus_input for both networks."""
 
     section_name = "model"
 
@@ -123,6 +126,12 @@ class ModelConfig(Section):
         False,
         "aifdepthnet: each slice's relative focus position as one more input channel, as the official code's "
         "4-channel input (DefocusNet always has it)",
+    )
+    stack_size: int | None = knob(
+        None,
+        "aifdepthnet without attention: the slices its regression head reads, as the paper's head, a conv over a "
+        "fixed stack; empty: the training stack's",
+        minimum=2,
     )
 
 
@@ -194,6 +203,12 @@ class VariantSettings:
         if self.model.architecture != "classical" and not (loss.supervised or loss.unsupervised):
             raise InputError(
                 f"training {self.model.architecture} needs a loss: set loss.supervised or loss.unsupervised above 0"
+            )
+        direct = self.model.architecture == "aifdepthnet" and not self.model.attention
+        if direct and self.training.regime == "arbitrary":
+            raise InputError(
+                "train.regime arbitrary varies the stack size, but a model without attention reads a fixed number "
+                "of slices (model.stack_size); train it with regime fixed or indices, or with attention"
             )
 
     def to_dict(self) -> dict:

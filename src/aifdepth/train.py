@@ -9,6 +9,7 @@ import math
 import os
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -22,7 +23,7 @@ from .losses import total_loss
 from .modelfile import save_model
 from .models import ModelConfig, build_model, count_parameters
 from .models.inference import to_channels_last
-from .settings import TrainSettings
+from .settings import TrainSettings, VariantSettings
 from .stackfile import read_stacks
 
 __all__ = ["TrainSettings", "train"]
@@ -63,6 +64,22 @@ def _save_checkpoint(path: Path, model, optimiser, step: int, recipe: str) -> No
         )
 
 
+def _with_stack_size(config: ModelConfig, settings: TrainSettings, slices: int, stacks_path) -> ModelConfig:
+    """A direct-regression head reads a fixed number of slices: the training batches' unless the
+    model sets it, and it must match them."""
+    if config.architecture != "aifdepthnet" or config.attention:
+        return config
+    batch_slices = len(settings.indices) if settings.regime == "indices" else slices
+    if config.stack_size is None:
+        return replace(config, stack_size=batch_slices)
+    if config.stack_size != batch_slices:
+        raise InputError(
+            f"{stacks_path}: model.stack_size is {config.stack_size} but the training batches have {batch_slices} "
+            "slices; leave model.stack_size unset to take the training stack's"
+        )
+    return config
+
+
 def _trim_log(log_path: Path, step: int) -> None:
     """Keep only the log rows up to the step a run (re)starts from, so rows are never repeated."""
     rows = []
@@ -86,6 +103,7 @@ def train(
 ):
     """Train and write the model file; resumes from `<model>.checkpoint.pt` if one exists.
     Seeded runs repeat exactly on the CPU; on a GPU, cuDNN's algorithms may differ in the last bits."""
+    VariantSettings(config, settings)  # the checks across model and training settings
     model_path, log_path = Path(model_path), Path(log_path)
     stacks = read_stacks(stacks_path)
     if settings.loss.unsupervised > 0 and stacks.aif is None:
@@ -93,6 +111,7 @@ def train(
             f"{stacks_path}: the unsupervised (AiF) loss needs GT all-in-focus images, "
             f"which this dataset ({stacks.dataset}) does not have"
         )
+    config = _with_stack_size(config, settings, stacks.focus.shape[1], stacks_path)
     torch.manual_seed(settings.seed)
     torch.backends.cudnn.benchmark = device.startswith("cuda")  # fixed crop shapes: pick the fastest kernels once
     model = to_channels_last(build_model(config)).to(device)  # 1.3x faster training steps on the CPU, same results

@@ -142,7 +142,9 @@ class Plan:
                         )
                 else:
                     used.append((entry["train"].get("dataset", dataset), entry["train"]["stacks"]))
-                    self.variant_settings(dataset, name)  # a bad knob fails here, naming the variant
+                    settings = self.variant_settings(dataset, name)  # a bad knob fails here, naming the variant
+                    if settings.model.architecture == "aifdepthnet" and not settings.model.attention:
+                        self._check_direct_stack_sizes(dataset, name, settings)
                 for where, stack in used:
                     if stack not in config["stacks"].get(where, {}):
                         raise InputError(
@@ -162,6 +164,26 @@ class Plan:
                         f"{self.source}: seed_runs.variants.{dataset} names {name}, which no claim compares: its "
                         "seed runs would widen no interval of the claims report; drop it from seed_runs"
                     )
+
+    def _declared_slices(self, dataset: str, stack: str) -> int | None:
+        entry = self.config["stacks"].get(dataset, {}).get(stack, {})
+        return len(entry["indices"]) if "indices" in entry else entry.get("slices")
+
+    def _check_direct_stack_sizes(self, dataset: str, name: str, settings: VariantSettings) -> None:
+        """A model without attention reads only its training batches' stack size: a test stack of
+        another declared size fails here, before anything trains."""
+        train = self.variant(dataset, name)["train"]
+        trained = self._declared_slices(train.get("dataset", dataset), train["stacks"])
+        if settings.training.regime == "indices":
+            trained = len(settings.training.indices)
+        trained = settings.model.stack_size or trained
+        for test in self.variant(dataset, name)["test"]:
+            tested = self._declared_slices(dataset, test)
+            if None not in (trained, tested) and tested != trained:
+                raise InputError(
+                    f"{self.source}: variants.{dataset}.{name} has no attention, so it reads stacks of {trained} "
+                    f"slices, but its test stacks.{dataset}.{test} has {tested}; test it on {trained}-slice stacks"
+                )
 
     def missing(self, cell: Cell) -> str | None:
         """Why the config cannot fill a table cell or figure panel, or None if it can."""

@@ -25,6 +25,7 @@ def build_model(config: ModelConfig) -> nn.Module:
             depth_normalisation=config.depth_normalisation,
             focus_input=config.focus_input,
             position_input=config.position_input,
+            stack_size=config.stack_size,
         )
     if config.architecture == "defocusnet":
         return DefocusNet(width=config.width, focus_input=config.focus_input)
