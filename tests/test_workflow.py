@@ -232,7 +232,7 @@ def test_runtimes_a_table_shows_are_timed_with_the_machine_to_itself():
     assert timed[("defocusnet", "defocusnet")] == "--timed results/stacks/defocusnet/test.h5"
     assert timed[("ddff", "classical")] == "--timed results/stacks/ddff/val.h5"
     assert timed[("hci", "arbitrary")] == timed[("middlebury", "sup")] == timed[("mobiledepth", "sup")] == ""
-    assert sum(bool(t) for t in timed.values()) == 14 + 6 * 2  # the tables' timed variants; seed runs of 6 of them
+    assert sum(bool(t) for t in timed.values()) == 14 + 8 * 2  # the tables' timed variants; seed runs of 8 of them
 
 
 def test_longest_trainings_are_scheduled_first():
