@@ -1,19 +1,28 @@
 """Time the focal-stack renderers on synthetic scenes and print the figures.
 
 Refocus: reference vs fast on a U x U x N x N light field (textured planes, a
-hard-edged occluder and a small saturated highlight), with their agreement.
+hard-edged occluder and a small saturated highlight), with their agreement; then
+`aifdepth refocus` on the same views written as an HCI scene (81 PNGs in, the stack
+file out), as a new process and called in-process, against the kernel on those views.
 Defocus: a 15-slice stack of a W x H RGB-D image with disparities in [10, 60].
 
     PYTHONPATH=src python benchmarks/bench_render.py [--size 512] [--slices 10]
 """
 
 import argparse
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
 from scipy import ndimage
 
+from aifdepth.cli import main as aifdepth_main
+from aifdepth.datasets.hci import write_scene
+from aifdepth.io.images import to_uint8
 from aifdepth.render.defocus import defocus_stack
 from aifdepth.render.refocus import refocus, refocus_reference
 
@@ -70,6 +79,28 @@ def timed(function, *args, **kwargs):
     return result, time.perf_counter() - start
 
 
+def time_cli(views, disparities, repeats=3):
+    """The command's own costs (start-up, 81 PNG reads, uint8 and HDF5 out) beside the kernel's."""
+    quantised = to_uint8(views)
+    size = quantised.shape[2]
+    with tempfile.TemporaryDirectory() as folder:
+        scene = Path(folder) / "scene"
+        write_scene(scene, quantised, np.zeros((size, size), np.float32), (-2.0, 2.0))
+        command = ["refocus", str(scene), "--disparities", *map(str, disparities), "--out", f"{folder}/stack.h5"]
+        aifdepth_main(command)  # warm: imports and caches
+        runs = {
+            "kernel": lambda: refocus(quantised, disparities),
+            "in-process": lambda: aifdepth_main(command),
+            "new process": lambda: subprocess.run([sys.executable, "-m", "aifdepth.cli", *command], check=True),
+        }
+        best = {name: min(timed(run)[1] for _ in range(repeats)) for name, run in runs.items()}
+    kernel, in_process, new_process = best.values()
+    print(f"aifdepth refocus, {quantised.shape[0]}x{quantised.shape[1]} PNGs of {size}x{size}, best of {repeats}")
+    print(f"  kernel on the same views {kernel:8.2f} s")
+    print(f"  command, in-process      {in_process:8.2f} s   ({in_process / kernel:.2f}x the kernel)")
+    print(f"  command, new process     {new_process:8.2f} s   ({new_process / kernel:.2f}x the kernel)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=512, help="light-field view size in pixels")
@@ -95,6 +126,8 @@ def main():
         f"  within 1 grey level  {100 * np.mean(grey_levels <= 1):8.4f} % of values, "
         f"max |diff| {grey_levels.max():.2f} grey levels"
     )
+
+    time_cli(views, disparities)
 
     width, height = args.defocus_size
     image, disparity = rgbd(width, height, args.seed)

@@ -5,6 +5,7 @@ Cam index = 9*row + col (row = grid row u, col = grid column v), centre Cam040;
 """
 
 import configparser
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import numpy as np
 from ..errors import InputError
 from ..io.images import read_rgb, write_rgb
 from ..io.pfm import read_pfm, write_pfm
+from ..parallel import thread_count
 from .base import Dataset, Sample, nan_outside
 
 GRID = 9
@@ -88,9 +90,13 @@ def read_scene(scene_dir) -> Sample:
             f"{', ...' if len(missing) > 5 else ''}); re-extract the scene"
         )
     views = np.empty((GRID, GRID, height, width, 3), np.uint8)
-    for u in range(GRID):
-        for v in range(GRID):
-            views[u, v] = read_rgb(scene_dir / view_filename(u, v), expected_shape=(height, width))
+
+    def read_view(index):  # OpenCV decodes with the GIL released: the views decode side by side
+        u, v = divmod(index, GRID)
+        views[u, v] = read_rgb(scene_dir / view_filename(u, v), expected_shape=(height, width))
+
+    with ThreadPoolExecutor(max_workers=thread_count()) as pool:
+        list(pool.map(read_view, range(GRID * GRID)))
     disparity_path = scene_dir / "gt_disp_lowres.pfm"
     if disparity_path.is_file():
         disparity = read_pfm(disparity_path)
