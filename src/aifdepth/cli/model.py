@@ -113,6 +113,14 @@ def predict(args) -> None:
     log.info("wrote predictions to %s", args.out)
 
 
+def import_official(args) -> None:
+    from ..official import describe, import_official
+
+    recognised = import_official(args.checkpoint, args.out)
+    print(describe(recognised))
+    log.info("wrote %s", args.out)
+
+
 def add_knob_options(parser: argparse.ArgumentParser) -> None:
     """One option per knob, its type, choices and help from the field; unset means the default."""
     for section_name, section in SECTIONS.items():
@@ -181,3 +189,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.set_defaults(func=predict)
+
+    p = commands.add_parser(
+        "import-official", help="an official AiFDepthNet checkpoint (the authors' .pth) as an aifdepth model file"
+    )
+    p.add_argument("checkpoint", type=Path, help="the official .pth file (from the authors' ckpt.zip)")
+    p.add_argument("--out", type=Path, required=True, help="model file to write (model.pt)")
+    p.set_defaults(func=import_official)

@@ -16,6 +16,7 @@ from .blocks import (
     fuse_slices,
     normalise_attention,
     pad_to_multiple,
+    with_index_channel,
     with_position_channel,
 )
 from .classical import FOCUS_CHANNEL, FocusMeasure, with_focus_channel
@@ -118,7 +119,7 @@ class Decoder(nn.Module):
             self.skips.append(layers.conv(skip_source, skip))
             in_channels = refined + skip
         final = max(1, FINAL_CHANNELS // divisor)
-        self.final_up = layers.upsample(in_channels, final)
+        self.final_up = layers.final_upsample(in_channels, final)
         self.scores = layers.score_conv(final, heads)
 
     def forward(self, features):
@@ -163,6 +164,27 @@ class DirectRegression(nn.Module):
         return torch.sigmoid(self.head(torch.cat(parts, dim=2).flatten(1, 2)))[:, 0]
 
 
+class OfficialDirectRegression(nn.Module):
+    """The official code's head without attention: depth, in the focus unit, a learned linear mix
+    of the S slices' scores at each pixel, and the AiF a sigmoid of another (from the second score
+    head when there are two)."""
+
+    def __init__(self, stack_size: int):
+        super().__init__()
+        self.stack_size = stack_size
+        self.depth = nn.Conv2d(stack_size, 1, 1)
+        self.aif = nn.Sequential(nn.Conv2d(stack_size, 3, 1), nn.Sigmoid())
+
+    def forward(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, S, heads, H, W) -> depth (B, H, W), AiF (B, 3, H, W)."""
+        if scores.shape[1] != self.stack_size:
+            raise ValueError(
+                f"this official direct-regression head reads stacks of {self.stack_size} slices (model.stack_size), "
+                f"got {scores.shape[1]}"
+            )
+        return self.depth(scores[:, :, 0])[:, 0], self.aif(scores[:, :, -1])
+
+
 class AiFDepthNet(nn.Module):
     """forward(stack (B,S,3,H,W) in [0,1], focus (B,S)) -> {"depth", "aif", "attention"}."""
 
@@ -176,14 +198,22 @@ class AiFDepthNet(nn.Module):
         focus_input: bool = False,
         position_input: bool = False,
         stack_size: int | None = None,
+        official: bool = False,
     ):
         super().__init__()
+        if official and focus_input:
+            raise ValueError("the official network reads no focus channel: model.official needs focus_input off")
         self.focus_measure = FocusMeasure() if focus_input else None
-        self.layers = Layers(3 if conv == "3d" else 2)
+        self.layers = Layers(3 if conv == "3d" else 2, official)
+        self.official = official
         self.attention = attention
         self.depth_normalisation = depth_normalisation
+        # The official separate heads normalise both attentions alike; its shared head, like ours,
+        # always takes the AiF as a softmax.
+        separate = attention_mode == "separate"
+        self.aif_normalisation = depth_normalisation if official and separate else "softmax"
         divisor = WIDTH_DIVISORS[width]
-        heads = (2 if attention_mode == "separate" else 1) if attention else DIRECT_FEATURES
+        heads = (2 if separate else 1) if attention or official else DIRECT_FEATURES
         self.position_input = position_input
         self.encoder = I3DEncoder(self.layers, divisor, 3 + focus_input + position_input)
         self.decoder = Decoder(self.layers, self.encoder.out_channels, divisor, heads)
@@ -192,7 +222,10 @@ class AiFDepthNet(nn.Module):
         if not attention:
             if stack_size is None:
                 raise ValueError("a direct-regression AiFDepthNet (attention off) needs the stack_size it reads")
-            self.regression = DirectRegression(stack_size, measure=focus_input)
+            if official:
+                self.regression = OfficialDirectRegression(stack_size)
+            else:
+                self.regression = DirectRegression(stack_size, measure=focus_input)
 
     @torch.no_grad()
     def _start_as_per_slice(self) -> None:
@@ -220,8 +253,10 @@ class AiFDepthNet(nn.Module):
     def forward(self, stack: torch.Tensor, focus: torch.Tensor) -> dict:
         """3D convolutions and the direct head see the order of the slices, and training stacks run
         from near to far focus; a stack in another order (Mobile Depth's autofocus sweeps run far to
-        near) is fed sorted by focus, and its attention returned in the caller's order."""
-        if (self.layers.dims == 3 or not self.attention) and (focus.diff(dim=1) < 0).any():
+        near) is fed sorted by focus, and its attention returned in the caller's order. The official
+        network reads the stack in the order given, as the official test code feeds it (DDFF's runs
+        far to near), since that is the order its weights were trained on."""
+        if not self.official and (self.layers.dims == 3 or not self.attention) and (focus.diff(dim=1) < 0).any():
             order = focus.argsort(dim=1, stable=True)
             outputs = self._forward(
                 torch.take_along_dim(stack, order[:, :, None, None, None], dim=1), focus.gather(1, order)
@@ -234,16 +269,21 @@ class AiFDepthNet(nn.Module):
 
     def _forward(self, stack: torch.Tensor, focus: torch.Tensor) -> dict:
         h, w = stack.shape[-2:]
-        inputs = pad_to_multiple(with_focus_channel(stack, self.focus_measure))
+        inputs = pad_to_multiple(
+            with_focus_channel(stack, self.focus_measure), mode="constant" if self.official else "replicate"
+        )
         if self.position_input:
-            inputs = with_position_channel(inputs, focus)
+            inputs = with_index_channel(inputs) if self.official else with_position_channel(inputs, focus)
         scores = self.slice_scores(inputs)[..., :h, :w]
+        if not self.attention and self.official:
+            depth, aif = self.regression(scores)
+            return {"depth": depth, "aif": aif, "attention": None}
         if not self.attention:
             measure = inputs[:, :, FOCUS_CHANNEL, None, :h, :w] if self.focus_measure is not None else None
             fraction = self.regression(scores, measure)
             return {"depth": focus_from_fraction(fraction, focus), "aif": None, "attention": None}
         depth_attention = normalise_attention(scores[:, :, 0], self.depth_normalisation)
-        aif_attention = torch.softmax(scores[:, :, -1], dim=1)  # the second head if separate, else the shared one
+        aif_attention = normalise_attention(scores[:, :, -1], self.aif_normalisation)  # the second head if separate
         return {
             "depth": expected_focus(depth_attention, focus),
             "aif": fuse_slices(aif_attention, stack),

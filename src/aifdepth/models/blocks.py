@@ -16,13 +16,21 @@ class Layers:
     """Builds the same layer in 3D (mixing along the stack) or 2D (each slice on its own).
 
     Kernels are given as (along the stack, spatial); the 2D variant drops the stack part,
-    so one network description serves both variants and stays stride-1 along S.
+    so one network description serves both variants and stays stride-1 along S. `official`
+    builds the official code's arithmetic instead (zero padding everywhere, and the stack not
+    padded by replicated ends before the transposed convolutions), so its checkpoints load.
+    Its convolutions' biases are not kept: each feeds a batch norm, which takes it exactly
+    into its running mean (see `official.fold_bias`).
     """
 
-    def __init__(self, dims: int):
+    def __init__(self, dims: int, official: bool = False):
         if dims not in (2, 3):
             raise ValueError(f"dims must be 2 or 3, got {dims}")
+        if official and dims != 3:
+            raise ValueError("the official network has 3D convolutions only")
         self.dims = dims
+        self.official = official
+        self.padding_mode = "zeros" if official else STACK_PADDING
 
     def shape(self, along_stack: int, spatial: int) -> tuple[int, ...]:
         return (along_stack, spatial, spatial) if self.dims == 3 else (spatial, spatial)
@@ -41,7 +49,7 @@ class Layers:
                 self.shape(kernel, kernel),
                 stride=self.shape(1, spatial_stride),
                 padding=self._same_padding(kernel, kernel),
-                padding_mode=STACK_PADDING,
+                padding_mode=self.padding_mode,
                 bias=False,
             ),
             norm_type(out_channels),
@@ -54,7 +62,9 @@ class Layers:
         In 3D the stack is replicate-padded by one slice at each end and the transposed conv
         crops two, so the end slices see copies of themselves rather than zeros."""
         norm_type = nn.BatchNorm3d if self.dims == 3 else nn.BatchNorm2d
-        if self.dims == 3:
+        if self.official:
+            layers = [self.official_upsample(in_channels, out_channels, bias=False)]
+        elif self.dims == 3:
             layers = [
                 ReplicateStackEnds(),
                 FullPrecisionConvTranspose3d(
@@ -64,6 +74,20 @@ class Layers:
         else:
             layers = [nn.ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1, bias=False)]
         return nn.Sequential(*layers, norm_type(out_channels), nn.ReLU(inplace=True))
+
+    @staticmethod
+    def official_upsample(in_channels: int, out_channels: int, bias: bool) -> nn.Module:
+        """The official transposed conv: zero-padded along the stack (one slice cropped at each end)."""
+        return FullPrecisionConvTranspose3d(
+            in_channels, out_channels, (3, 4, 4), stride=(1, 2, 2), padding=(1, 1, 1), bias=bias
+        )
+
+    def final_upsample(self, in_channels: int, out_channels: int) -> nn.Module:
+        """The last upsampling to full resolution; the official one is a bare transposed conv with
+        a bias, no batch norm or ReLU after it."""
+        if self.official:
+            return self.official_upsample(in_channels, out_channels, bias=True)
+        return self.upsample(in_channels, out_channels)
 
     def max_pool(self, along_stack: int, spatial: int, spatial_stride: int, spatial_padding: int) -> nn.Module:
         pool_type = nn.MaxPool3d if self.dims == 3 else nn.MaxPool2d
@@ -75,15 +99,15 @@ class Layers:
 
     def score_conv(self, in_channels: int, out_channels: int) -> nn.Module:
         """Plain 3x3(x3) conv: scores are logits, so no normalisation or activation, and no bias,
-        which a softmax over S would cancel."""
+        which a softmax over S would cancel (the official one has a bias: its softplus keeps it)."""
         conv_type = nn.Conv3d if self.dims == 3 else nn.Conv2d
         return conv_type(
             in_channels,
             out_channels,
             self.shape(3, 3),
             padding=self.shape(1, 1),
-            padding_mode=STACK_PADDING,
-            bias=False,
+            padding_mode=self.padding_mode,
+            bias=self.official,
         )
 
 
@@ -103,14 +127,14 @@ class ReplicateStackEnds(nn.Module):
         return torch.cat([x[:, :, :1], x, x[:, :, -1:]], dim=2)
 
 
-def pad_to_multiple(stack: torch.Tensor, multiple: int = PAD_MULTIPLE) -> torch.Tensor:
-    """Replicate-pad the bottom and right of (B, S, C, H, W); replicate works for any size,
-    reflect would fail on images smaller than the padding."""
+def pad_to_multiple(stack: torch.Tensor, multiple: int = PAD_MULTIPLE, mode: str = "replicate") -> torch.Tensor:
+    """Pad the bottom and right of (B, S, C, H, W); replicate works for any size, reflect would
+    fail on images smaller than the padding (the official test code pads with zeros: "constant")."""
     b, s, c, h, w = stack.shape
     pad_h, pad_w = -h % multiple, -w % multiple
     if pad_h == 0 and pad_w == 0:
         return stack
-    padded = F.pad(stack.reshape(b, s * c, h, w), (0, pad_w, 0, pad_h), mode="replicate")
+    padded = F.pad(stack.reshape(b, s * c, h, w), (0, pad_w, 0, pad_h), mode=mode)
     return padded.reshape(b, s, c, h + pad_h, w + pad_w)
 
 
@@ -146,6 +170,15 @@ def with_position_channel(stack: torch.Tensor, focus: torch.Tensor) -> torch.Ten
     """(B, S, C, H, W) -> (B, S, C+1, H, W): each slice's relative focus as a constant plane. Without
     attention, a network must know where each slice sits in the focus range before it pools over them."""
     plane = relative_focus(focus).to(stack.dtype)[:, :, None, None, None].expand(-1, -1, 1, *stack.shape[-2:])
+    return torch.cat([stack, plane], dim=2)
+
+
+def with_index_channel(stack: torch.Tensor) -> torch.Tensor:
+    """(B, S, C, H, W) -> (B, S, C+1, H, W): the official 4-channel input, slice k of S (from 1)
+    as the constant plane k / S, whatever its focus position."""
+    s = stack.shape[1]
+    index = torch.arange(1, s + 1, device=stack.device, dtype=stack.dtype) / s
+    plane = index[None, :, None, None, None].expand(stack.shape[0], -1, 1, *stack.shape[-2:])
     return torch.cat([stack, plane], dim=2)
 
 
