@@ -143,7 +143,9 @@ def forward(state, stack, focus, n_classes=1, normalize_attention=False, stage2=
         x = torch.cat([stack, index], dim=1)
     pool = {"kernel_size": (1, 3, 3), "stride": (1, 2, 2), "padding": (0, 1, 1)}
     conv1a = _block(x, state, "conv3d_1a.conv3d", stride=(1, 2, 2), padding=3)
-    conv2c = _block(_block(F.max_pool3d(conv1a, **pool), state, "conv3d_2b.conv3d"), state, "conv3d_2c.conv3d", padding=1)
+    conv2c = _block(
+        _block(F.max_pool3d(conv1a, **pool), state, "conv3d_2b.conv3d"), state, "conv3d_2c.conv3d", padding=1
+    )
     mix3c = _mixed(_mixed(F.max_pool3d(conv2c, **pool), state, "3b"), state, "3c")
     mix4 = F.max_pool3d(mix3c, **pool)
     for name in ("4b", "4c", "4d", "4e", "4f"):
@@ -151,7 +153,9 @@ def forward(state, stack, focus, n_classes=1, normalize_attention=False, stage2=
     mix5c = _mixed(_mixed(F.max_pool3d(mix4, (1, 2, 2), stride=(1, 2, 2)), state, "5b"), state, "5c")
     y = mix5c
     for (up, _, skip, _), skip_input in zip(DECODER, (mix4, mix3c, conv2c, conv1a)):
-        upsampled = _block(_block(y, state, f"{up}.trans3d", transposed=True), state, f"{up}.trans3d.3.conv3d", padding=1)
+        upsampled = _block(
+            _block(y, state, f"{up}.trans3d", transposed=True), state, f"{up}.trans3d.3.conv3d", padding=1
+        )
         y = torch.cat([upsampled, _block(skip_input, state, f"{skip}.conv3d")], dim=1)
     y = F.conv_transpose3d(y, state["final_up.weight"], state["final_up.bias"], stride=(1, 2, 2), padding=1)
     out = F.conv3d(y, state["out.weight"], state["out.bias"], padding=1)  # (B, n_classes, S, H, W)

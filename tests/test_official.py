@@ -64,7 +64,7 @@ def test_an_imported_checkpoint_gives_the_official_networks_depth_and_aif(tmp_pa
     state = write_checkpoint(tmp_path / "official.pth", seed=3, **kwargs)
     import_official(tmp_path / "official.pth", tmp_path / "model.pt")
     model, config, _ = load_model(tmp_path / "model.pt")
-    assert config.official and config.width == "paper"
+    assert config.arithmetic == "official" and config.width == "paper"
     stack = torch.rand(1, 5, 3, 40, 56, generator=torch.Generator().manual_seed(1))
     focus = torch.tensor([[1.5, 0.7, 0.3, 0.15, 0.1]])  # far to near, as DDFF's: read in the order given
     with torch.no_grad():
@@ -170,7 +170,9 @@ def test_the_manifest_is_the_whole_imported_network(tmp_path):
     state = write_checkpoint(tmp_path / "official.pth", stage2="direct", n_stack=4)
     import_official(tmp_path / "official.pth", tmp_path / "model.pt")
     ours = torch.load(tmp_path / "model.pt", weights_only=True)["state_dict"]
-    folded = sum(v.numel() for k, v in state.items() if k.endswith(".0.bias") and k.replace(".0.bias", ".1.weight") in state)
+    folded = sum(
+        v.numel() for k, v in state.items() if k.endswith(".0.bias") and k.replace(".0.bias", ".1.weight") in state
+    )
     assert sum(v.numel() for v in ours.values()) == sum(v.numel() for v in state.values()) - folded
     assert len(manifest(stage2="direct", n_stack=4)) == len(state)
 

@@ -1,6 +1,6 @@
 """The authors' released checkpoints as aifdepth model files: their `.pth` files read without
 running pickled code, every weight mapped onto our network built with the official arithmetic
-(`model.official`), and written as an ordinary model file that `evaluate`, `predict` and the
+(`model.arithmetic: official`), and written as an ordinary model file that `evaluate`, `predict` and the
 workflow use unchanged.
 
 What an official checkpoint holds, as the official test code reads it: a dict with `args_dict`
@@ -127,7 +127,7 @@ def model_config(kwargs: dict) -> ModelConfig:
         focus_input=False,
         position_input=kwargs["n_channels"] == 4,
         stack_size=None if attention else kwargs["n_stack"],
-        official=True,
+        arithmetic="official",
     )
 
 

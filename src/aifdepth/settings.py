@@ -133,18 +133,19 @@ class ModelConfig(Section):
         "fixed stack; empty: the training stack's",
         minimum=2,
     )
-    official: bool = knob(
-        False,
-        "aifdepthnet: the official code's arithmetic (zero padding, biases, its last layers and heads, the "
-        "slice-index channel, the stack in the order given), so the authors' checkpoints load "
+    arithmetic: str = knob(
+        "ours",
+        "aifdepthnet: official: the official code's arithmetic (zero padding, biases, its last layers and heads, "
+        "the slice-index channel, the stack in the order given), so the authors' checkpoints load "
         "(`aifdepth import-official`); 3D only, without focus_input",
+        choices=("ours", "official"),
     )
 
     def __post_init__(self):
         super().__post_init__()
-        if self.official and (self.conv != "3d" or self.focus_input):
+        if self.arithmetic == "official" and (self.conv != "3d" or self.focus_input):
             raise InputError(
-                "model.official: the official network has 3D convolutions and reads no focus channel; "
+                "model.arithmetic: the official network has 3D convolutions and reads no focus channel; "
                 "set model.conv: 3d and model.focus_input: false"
             )
 

@@ -26,7 +26,7 @@ def build_model(config: ModelConfig) -> nn.Module:
             focus_input=config.focus_input,
             position_input=config.position_input,
             stack_size=config.stack_size,
-            official=config.official,
+            official=config.arithmetic == "official",
         )
     if config.architecture == "defocusnet":
         return DefocusNet(width=config.width, focus_input=config.focus_input)

@@ -202,7 +202,9 @@ class AiFDepthNet(nn.Module):
     ):
         super().__init__()
         if official and focus_input:
-            raise ValueError("the official network reads no focus channel: model.official needs focus_input off")
+            raise ValueError(
+                "the official network reads no focus channel: model.arithmetic official needs focus_input off"
+            )
         self.focus_measure = FocusMeasure() if focus_input else None
         self.layers = Layers(3 if conv == "3d" else 2, official)
         self.official = official
