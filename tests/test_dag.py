@@ -352,3 +352,24 @@ def job_counts(dry_run_stdout: str) -> dict[str, int]:
         rule = "evaluate" if match.group(1).startswith("evaluate_") else match.group(1)
         counts[rule] = counts.get(rule, 0) + int(match.group(2))
     return counts
+
+
+def test_the_authors_checkpoint_is_imported_and_evaluated_like_any_variant(snakemake, tmp_path):
+    from official_network import write_checkpoint
+
+    authors = tmp_path / "authors"
+    (authors / "ckpt").mkdir(parents=True)
+    write_checkpoint(authors / "ckpt" / "DDFF.pth", n_stack=10, disp_depth="disp")
+    config = yaml.safe_load(TINY.read_text())
+    config["checkpoints"] = {"source": "manual", "path": str(authors), "files": {"ddff": "ckpt/DDFF.pth"}}
+    config["variants"]["ddff"] = {"authors": {"model": {"official": "ddff"}, "test": ["val"]}}
+    overlay = tmp_path / "official.yaml"
+    overlay.write_text(yaml.safe_dump(config))
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    result = snakemake(workdir, "results/eval/ddff/authors/val.json", configfile=overlay)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "official AiFDepthNet, attention" in (workdir / "results/logs/import_official/ddff.log").read_text()
+    evaluation = json.loads((workdir / "results/eval/ddff/authors/val.json").read_text())
+    assert np.isfinite(evaluation["metrics"]["mae"]) and evaluation["unit"] == "disparity"
+    assert not (workdir / "results" / "models").exists()  # nothing trained

@@ -3,11 +3,13 @@ description of the official network (tests/official_network.py), the arithmetic 
 and every bad checkpoint stopped with a message that names the file and the key."""
 
 import os
+import zipfile
 
 import numpy as np
 import pytest
 import torch
 from official_network import forward, manifest, write_checkpoint
+from test_download import LocalServer
 from torch import nn
 
 from aifdepth.cli import main
@@ -189,3 +191,27 @@ def test_a_direct_checkpoint_refuses_another_stack_size(tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "pred")]) == 2
     said = capsys.readouterr().err
     assert f"{tmp_path / 'model.pt'}: model.stack_size is 5" in said and "has 6" in said
+
+
+def test_the_authors_archive_is_downloaded_and_its_checkpoints_imported_from_it(tmp_path, capsys):
+    write_checkpoint(tmp_path / "DDFF.pth", n_stack=10, disp_depth="disp")
+    archive = tmp_path / "ckpt.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(tmp_path / "DDFF.pth", "ckpt/DDFF.pth")
+    server = LocalServer()
+    server.thread.start()
+    try:
+        url = server.add("/mirror/ckpt.zip", body=archive.read_bytes())
+        out, checksums = tmp_path / "downloads" / "ckpt.zip", tmp_path / "checksums.sha256"
+        argv = ["download-checkpoints", "--out", str(out), "--checksums", str(checksums)]
+        assert main([*argv, "--mirror", url.removesuffix("ckpt.zip")]) == 0
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
+    assert out.read_bytes() == archive.read_bytes() and "checkpoints/ckpt.zip" in checksums.read_text()
+    model = tmp_path / "model.pt"
+    assert main(["import-official", str(out), "--member", "ckpt/DDFF.pth", "--out", str(model)]) == 0
+    assert f"{out}:ckpt/DDFF.pth: official AiFDepthNet" in capsys.readouterr().out
+    assert load_model(model)[1].arithmetic == "official"
+    assert main(["import-official", str(out), "--member", "DDFF.pth", "--out", str(model)]) == 2
+    assert "no 'DDFF.pth' inside; its checkpoints: ['ckpt/DDFF.pth']" in capsys.readouterr().err

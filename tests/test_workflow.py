@@ -66,6 +66,8 @@ def test_every_knob_travels_from_the_config_to_the_training(section, field, monk
         entry["train"]["regime"] = "indices"
     if field.name == "attention":
         entry["test"] = ["val_10"]  # without attention it reads only its training stack size
+    if field.name == "arithmetic":
+        entry["model"]["focus_input"] = False  # the official network reads no focus channel
     after = plan(config).train_settings_json("hci", "sup_3d_att")
     assert after != before
     assert plan(config).train_settings_json("hci", "unsup_2d_smooth") == plan(tiny()).train_settings_json(
@@ -190,7 +192,8 @@ def test_schema_file_lists_no_knob_or_dataset_by_hand():
     """Knobs and dataset names are filled in from the package: the schema file must not repeat them."""
     schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
     assert set(schema["$defs"]["train_settings"]["properties"]) == {"dataset", "stacks"}
-    assert schema["$defs"]["model"]["properties"] == {} == schema["$defs"]["loss"]["properties"]
+    assert set(schema["$defs"]["model"]["properties"]) == {"official"}  # a checkpoint's name, not a knob
+    assert schema["$defs"]["loss"]["properties"] == {}
     assert all(schema["properties"][key]["properties"] == {} for key in ("datasets", "stacks", "variants"))
 
 
@@ -241,3 +244,44 @@ def test_longest_trainings_are_scheduled_first():
     priority = {variant: main.train_priority(*variant.split("/")) for variant in trainings}
     assert priority["hci/sup_3d_noatt"] == 760 > priority["middlebury/sup"] == 600 > priority["hci/sup_3d_att"] == 380
     assert priority["hci/sup_3d_att"] > priority["ddff/ours"] == 250 > priority["hci/classical"] == 0
+
+
+def with_checkpoints(source: str = "manual", **variant) -> dict:
+    config = tiny()
+    config["checkpoints"] = {"source": source, "files": {"ddff": "ckpt/DDFF_sup.pth"}}
+    if source == "manual":
+        config["checkpoints"]["path"] = "/data/authors"
+    config["variants"].setdefault("ddff", {})["authors"] = {"model": {"official": "ddff"}, "test": ["val"], **variant}
+    return config
+
+
+def test_a_variant_evaluates_the_authors_checkpoint_imported_once():
+    manual = plan(with_checkpoints())
+    job = manual.evaluation_job("ddff", "authors")
+    assert job["model"] == "results/checkpoints/ddff/model.pt"
+    assert job["metrics"] == ["results/eval/ddff/authors/val.json"]
+    assert "results/checkpoints/ddff/model.pt" in manual.model_files()
+    assert "results/eval/ddff/authors/val.json" in manual.evaluation_files()
+    assert manual.checkpoint_input("ddff") == "/data/authors/ckpt/DDFF_sup.pth"
+    assert manual.checkpoint_member_option("ddff") == ""
+    downloaded = plan(with_checkpoints("download"))
+    assert downloaded.checkpoint_input("ddff") == "resources/downloads/checkpoints/ckpt.zip"
+    assert downloaded.checkpoint_member_option("ddff") == "--member ckpt/DDFF_sup.pth"
+    assert plan(tiny()).model_files() == [f for f in manual.model_files() if "checkpoints" not in f]
+
+
+def test_a_checkpoint_variant_is_checked_against_the_checkpoints():
+    config = with_checkpoints()
+    config["variants"]["ddff"]["authors"]["model"]["official"] = "hci"
+    with pytest.raises(InputError, match=r"variants\.ddff\.authors\.model\.official names hci, which checkpoints"):
+        plan(config)
+    config = with_checkpoints()
+    config["variants"]["ddff"]["authors"]["model"]["width"] = "compact"
+    with pytest.raises(InputError, match=r"brings its own network, so width cannot be set beside official"):
+        plan(config)
+    with pytest.raises(InputError, match=r"variants\.ddff\.authors"):  # a checkpoint is not trained
+        plan(with_checkpoints(train={"stacks": "val"}))
+    config = with_checkpoints()
+    del config["checkpoints"]["path"]
+    with pytest.raises(InputError, match=r"checkpoints: 'path' is a required property"):
+        plan(config)

@@ -8,15 +8,23 @@ What an official checkpoint holds, as the official test code reads it: a dict wi
 `model_kwargs`, its constructor arguments) and `state_dict`, saved through `nn.DataParallel`, so
 every key starts with `module.`."""
 
+import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from .datasets.spec import DRIVE
+from .download import RemoteFile, fetch
 from .errors import InputError
 from .modelfile import save_model
 from .models import ModelConfig, build_model
+
+OFFICIAL_PAGE = "https://github.com/albert100121/AiFDepthNet"
+# The authors' ckpt.zip, linked from the official README (Google Drive): every released checkpoint.
+ARCHIVE = RemoteFile(url=f"{DRIVE}1Lk4tJ7AKRJPGIfAjhxVMXoEFZBplmkHp", name="ckpt.zip", page=OFFICIAL_PAGE)
 
 OFFICIAL_CLASS = "AiFDepthNet"
 PARALLEL_PREFIX = "module."
@@ -55,36 +63,65 @@ def fold_bias(bias: torch.Tensor, running_mean: torch.Tensor) -> torch.Tensor:
     return running_mean - bias
 
 
-def read_checkpoint(path) -> dict:
+def download_archive(out, checksums, mirror: str | None = None) -> Path:
+    """The authors' ckpt.zip (resumable, its SHA-256 recorded on first use), from `mirror`/ckpt.zip
+    when given."""
+    remote = ARCHIVE
+    if mirror:
+        remote = RemoteFile(url=f"{mirror.rstrip('/')}/{ARCHIVE.name}", name=ARCHIVE.name, page=OFFICIAL_PAGE)
+    hint = f"Or download {ARCHIVE.name} from {OFFICIAL_PAGE} yourself, unpack it and set checkpoints.source: manual"
+    return fetch(remote, Path(out), checksums=Path(checksums), key=f"checkpoints/{ARCHIVE.name}", offline_hint=hint)
+
+
+def _checkpoint_bytes(path: Path, member: str | None):
+    """The file itself, or one member of a zip archive (the authors' ckpt.zip) read into memory."""
+    if not path.is_file():
+        raise InputError(f"{path}: checkpoint not found; download the authors' {ARCHIVE.name} ({OFFICIAL_PAGE})")
+    if member is None:
+        return path
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            if member not in names:
+                found = [name for name in names if name.endswith((".pth", ".pt", ".tar"))]
+                raise InputError(f"{path}: no {member!r} inside; its checkpoints: {found}")
+            return io.BytesIO(archive.read(member))
+    except zipfile.BadZipFile as err:
+        raise InputError(f"{path}: not a readable zip archive ({err}); delete it and run again") from None
+
+
+def read_checkpoint(path, member: str | None = None) -> dict:
     """The checkpoint's dict, loaded with `weights_only`: plain containers, numbers, strings and
     tensors. One that needs any other type fails here, naming it, and nothing of it runs."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: checkpoint not found; download the authors' ckpt.zip and unpack it")
+    source = _checkpoint_bytes(path, member)
+    where = f"{path}:{member}" if member else str(path)
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        payload = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises several types for a truncated or foreign file
-        needed = _unsafe_globals(path)
+        if member:
+            source.seek(0)
+        needed = _unsafe_globals(source)
         if needed:
             raise InputError(
-                f"{path}: this checkpoint needs more than plain types to load ({', '.join(needed)}); aifdepth "
+                f"{where}: this checkpoint needs more than plain types to load ({', '.join(needed)}); aifdepth "
                 "loads checkpoints without running pickled code and will not execute it: save its args_dict, "
                 "args_model and state_dict again as plain values and tensors"
             ) from None
         raise InputError(
-            f"{path}: corrupt or truncated checkpoint, torch cannot read it ({type(err).__name__}); download it again"
+            f"{where}: corrupt or truncated checkpoint, torch cannot read it ({type(err).__name__}); download it again"
         ) from None
     if not isinstance(payload, dict):
-        raise InputError(f"{path}: not an official AiFDepthNet checkpoint (a {type(payload).__name__}, not a dict)")
+        raise InputError(f"{where}: not an official AiFDepthNet checkpoint (a {type(payload).__name__}, not a dict)")
     for key in ("args_model", "state_dict"):
         if key not in payload:
-            raise InputError(f"{path}: not an official AiFDepthNet checkpoint: it has no '{key}'")
+            raise InputError(f"{where}: not an official AiFDepthNet checkpoint: it has no '{key}'")
     return payload
 
 
-def _unsafe_globals(path: Path) -> list[str]:
+def _unsafe_globals(source) -> list[str]:
     try:
-        return list(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+        return list(torch.serialization.get_unsafe_globals_in_checkpoint(source))
     except Exception:  # not a readable archive at all: the caller reports it as truncated
         return []
 
@@ -213,16 +250,18 @@ def load_official_weights(path, model: nn.Module, state_dict) -> None:
         ours.copy_(fold_bias(value, ours) if how == "fold" else value)
 
 
-def import_official(checkpoint, out) -> dict:
-    """Write `out`, an aifdepth model file with the checkpoint's weights; returns what was
-    recognised (also in the model file's info under `official`)."""
-    payload = read_checkpoint(checkpoint)
-    kwargs = official_kwargs(checkpoint, payload["args_model"])
+def import_official(checkpoint, out, member: str | None = None) -> dict:
+    """Write `out`, an aifdepth model file with the weights of `checkpoint` (or of its `member`, a
+    file inside the zip archive `checkpoint`); returns what was recognised (also in the model
+    file's info under `official`)."""
+    payload = read_checkpoint(checkpoint, member)
+    where = f"{checkpoint}:{member}" if member else str(checkpoint)
+    kwargs = official_kwargs(where, payload["args_model"])
     config = model_config(kwargs)
     model = build_model(config)
-    load_official_weights(checkpoint, model, payload["state_dict"])
+    load_official_weights(where, model, payload["state_dict"])
     recognised = {
-        "checkpoint": str(checkpoint),
+        "checkpoint": where,
         "stage": "attention" if config.attention else "direct",
         "attention": config.attention_mode,
         "normalisation": config.depth_normalisation,

@@ -20,6 +20,7 @@ from .settings import SECTIONS, VariantSettings, knob_schema
 
 SCHEMA = "workflow/schemas/config.schema.yaml"
 CHECKSUMS = "workflow/checksums.sha256"  # SHA-256 of every downloaded file, recorded on first use; commit it
+CHECKPOINT_ARCHIVE = "resources/downloads/checkpoints/ckpt.zip"  # the authors' released checkpoints
 WORKFLOW_KEYS = ("dataset", "stacks")  # keys of a variant's `train:` that pick its data, not how it trains
 RULE_RESOURCES = {
     "train": {"gpu": 0, "mem_mb": 4000, "runtime": 120},
@@ -52,7 +53,7 @@ def config_schema(path) -> dict:
     `aifdepth.settings` and the dataset names from `aifdepth.datasets.spec`, where they are declared."""
     schema = yaml.safe_load(Path(path).read_text())
     definitions = schema["$defs"]
-    definitions["model"]["properties"] = knob_schema(SECTIONS["model"])
+    definitions["model"]["properties"] = {**definitions["model"]["properties"], **knob_schema(SECTIONS["model"])}
     definitions["loss"]["properties"] = knob_schema(SECTIONS["loss"])
     definitions["train_settings"]["properties"] = {
         **definitions["train_settings"]["properties"],
@@ -93,6 +94,7 @@ class Plan:
     def __post_init__(self):
         self.notes: list[str] = []
         self._check_datasets()
+        self._check_checkpoints()
         self._check_variants()
         self.tables = {name: table for name, table in TABLES.items() if self._fills(f"table {name}", table.cells())}
         self.figures = {
@@ -128,6 +130,31 @@ class Plan:
                     "<that folder>"
                 )
 
+    def _check_checkpoints(self) -> None:
+        """A variant's `model: {official: <name>}` names a file of `checkpoints:`, and nothing else:
+        the checkpoint brings its own network."""
+        if "official" in self.config.get("model", {}):
+            raise InputError(
+                f"{self.source}: model.official names one checkpoint for every variant; set it per variant instead"
+            )
+        files = self.config.get("checkpoints", {}).get("files", {})
+        for dataset, variants in self.config["variants"].items():
+            for name, entry in variants.items():
+                checkpoint = entry.get("model", {}).get("official")
+                if checkpoint is None:
+                    continue
+                if checkpoint not in files:
+                    raise InputError(
+                        f"{self.source}: variants.{dataset}.{name}.model.official names {checkpoint}, which "
+                        f"checkpoints.files does not declare; declared: {sorted(files)}"
+                    )
+                others = sorted(set(entry["model"]) - {"official"})
+                if others:
+                    raise InputError(
+                        f"{self.source}: variants.{dataset}.{name}.model: an official checkpoint brings its own "
+                        f"network, so {', '.join(others)} cannot be set beside official; remove them"
+                    )
+
     def _check_variants(self) -> None:
         config = self.config
         for dataset, variants in config["variants"].items():
@@ -140,7 +167,7 @@ class Plan:
                             f"{self.source}: variants.{dataset}.{name}.model_from names {entry['model_from']}, "
                             "which is not a variant"
                         )
-                else:
+                elif "train" in entry:  # else the authors' checkpoint (`_check_checkpoints`)
                     used.append((entry["train"].get("dataset", dataset), entry["train"]["stacks"]))
                     settings = self.variant_settings(dataset, name)  # a bad knob fails here, naming the variant
                     if settings.model.architecture == "aifdepthnet" and not settings.model.attention:
@@ -158,6 +185,11 @@ class Plan:
                     raise InputError(
                         f"{self.source}: seed_runs.variants.{dataset} names {name}, which is not a variant of "
                         f"variants.{dataset}; declared: {sorted(config['variants'].get(dataset, {}))}"
+                    )
+                if "official" in config["variants"][dataset][name].get("model", {}):
+                    raise InputError(
+                        f"{self.source}: seed_runs.variants.{dataset} names {name}, whose weights are the authors' "
+                        "checkpoint: there is no training to seed; drop it from seed_runs"
                     )
                 if (dataset, name) not in compared:
                     raise InputError(
@@ -328,18 +360,42 @@ class Plan:
         return self.config.get("resources", {}).get(rule, {}).get(key, RULE_RESOURCES[rule][key])
 
     def model_file(self, dataset: str, name: str) -> str:
-        """The model a variant evaluates: its own, or that of the variant its `model_from` names."""
+        """The model a variant evaluates: its own, that of the variant its `model_from` names, or
+        the authors' checkpoint its `model.official` names, imported."""
         base, _ = split_seed(name)
-        source = self.config["variants"][dataset][base].get("model_from")
+        entry = self.config["variants"][dataset][base]
+        if "official" in entry.get("model", {}):
+            return self.checkpoint_model_file(entry["model"]["official"])
+        source = entry.get("model_from")
         return f"results/models/{source if source else f'{dataset}/{name}'}/model.pt"
 
     def model_files(self) -> list[str]:
-        return [
-            f"results/models/{d}/{v}/model.pt"
-            for d, variants in self.config["variants"].items()
-            for v, entry in variants.items()
-            if "model_from" not in entry
-        ]
+        """Every model a variant evaluates: trained, or imported from the authors' checkpoints."""
+        files = [self.model_file(d, v) for d, variants in self.config["variants"].items() for v in variants]
+        return list(dict.fromkeys(files))
+
+    # --- the authors' checkpoints ---------------------------------------------------------
+
+    @staticmethod
+    def checkpoint_model_file(checkpoint: str) -> str:
+        return f"results/checkpoints/{checkpoint}/model.pt"
+
+    def checkpoint_input(self, checkpoint: str) -> str:
+        """What `aifdepth import-official` reads: the downloaded ckpt.zip, or the file under the
+        folder of `source: manual`."""
+        settings = self.config["checkpoints"]
+        member = settings["files"][checkpoint]
+        if settings["source"] == "manual":
+            return str(Path(settings["path"]) / member)
+        return CHECKPOINT_ARCHIVE
+
+    def checkpoint_member_option(self, checkpoint: str) -> str:
+        settings = self.config["checkpoints"]
+        return f"--member {settings['files'][checkpoint]}" if settings["source"] == "download" else ""
+
+    def checkpoint_mirror_option(self) -> str:
+        mirror = self.config.get("checkpoints", {}).get("mirror")
+        return f"--mirror {mirror}" if mirror else ""
 
     # --- evaluation -----------------------------------------------------------------------
 

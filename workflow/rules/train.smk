@@ -28,3 +28,37 @@ rule train:
 rule models:
     input:
         plan.model_files(),
+
+
+# The authors' released checkpoints: a variant with `model: {official: <name>}` evaluates the
+# checkpoint `checkpoints.files.<name>`, imported once into an aifdepth model file.
+
+
+rule import_official:
+    input:
+        lambda w: plan.checkpoint_input(w.checkpoint),
+    output:
+        "results/checkpoints/{checkpoint}/model.pt",
+    log:
+        "results/logs/import_official/{checkpoint}.log",
+    conda:
+        "../../envs/aifdepth.yaml"
+    params:
+        member=lambda w: plan.checkpoint_member_option(w.checkpoint),
+    shell:
+        "aifdepth import-official {input:q} {params.member} --out {output} > {log} 2>&1"
+
+
+rule download_checkpoints:
+    output:
+        CHECKPOINT_ARCHIVE,
+    log:
+        "results/logs/download/checkpoints.log",
+    localrule: True  # cluster nodes often have no internet; the login node does the fetching
+    conda:
+        "../../envs/aifdepth.yaml"
+    params:
+        mirror=plan.checkpoint_mirror_option(),
+        checksums=CHECKSUMS,
+    shell:
+        "aifdepth download-checkpoints --out {output} --checksums {params.checksums} {params.mirror} > {log} 2>&1"

@@ -116,9 +116,16 @@ def predict(args) -> None:
 def import_official(args) -> None:
     from ..official import describe, import_official
 
-    recognised = import_official(args.checkpoint, args.out)
+    recognised = import_official(args.checkpoint, args.out, member=args.member)
     print(describe(recognised))
     log.info("wrote %s", args.out)
+
+
+def download_checkpoints(args) -> None:
+    from ..official import download_archive
+
+    download_archive(args.out, args.checksums, mirror=args.mirror)
+    log.info("fetched %s", args.out)
 
 
 def add_knob_options(parser: argparse.ArgumentParser) -> None:
@@ -193,6 +200,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "import-official", help="an official AiFDepthNet checkpoint (the authors' .pth) as an aifdepth model file"
     )
-    p.add_argument("checkpoint", type=Path, help="the official .pth file (from the authors' ckpt.zip)")
+    p.add_argument("checkpoint", type=Path, help="the official .pth file, or the authors' ckpt.zip with --member")
+    p.add_argument("--member", help="the checkpoint's path inside the zip archive CHECKPOINT")
     p.add_argument("--out", type=Path, required=True, help="model file to write (model.pt)")
     p.set_defaults(func=import_official)
+
+    p = commands.add_parser(
+        "download-checkpoints",
+        help="fetch the authors' ckpt.zip, every released checkpoint (resumable, SHA-256 checked)",
+    )
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--checksums", type=Path, required=True, help="sha256sum-style file; unknown files are recorded")
+    p.add_argument("--mirror", help="URL of a folder holding ckpt.zip, instead of its Google Drive home")
+    p.set_defaults(func=download_checkpoints)
