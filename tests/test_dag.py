@@ -354,22 +354,25 @@ def job_counts(dry_run_stdout: str) -> dict[str, int]:
     return counts
 
 
-def test_the_authors_checkpoint_is_imported_and_evaluated_like_any_variant(snakemake, tmp_path):
+def test_the_authors_checkpoint_is_imported_and_evaluated_into_its_table_row(snakemake, tmp_path):
     from official_network import write_checkpoint
 
     authors = tmp_path / "authors"
     (authors / "ckpt").mkdir(parents=True)
-    write_checkpoint(authors / "ckpt" / "DDFF.pth", n_stack=10, disp_depth="disp")
+    write_checkpoint(authors / "ckpt" / "DefocusNet.pth", n_stack=5)
     config = yaml.safe_load(TINY.read_text())
-    config["checkpoints"] = {"source": "manual", "path": str(authors), "files": {"ddff": "ckpt/DDFF.pth"}}
-    config["variants"]["ddff"] = {"authors": {"model": {"official": "ddff"}, "test": ["val"]}}
+    config["checkpoints"] = {"source": "manual", "path": str(authors), "files": {"defocusnet": "ckpt/DefocusNet.pth"}}
+    config["variants"]["defocusnet"]["authors"] = {"model": {"official": "defocusnet"}, "test": ["test"]}
     overlay = tmp_path / "official.yaml"
     overlay.write_text(yaml.safe_dump(config))
     workdir = tmp_path / "run"
     workdir.mkdir()
-    result = snakemake(workdir, "results/eval/ddff/authors/val.json", configfile=overlay)
+    result = snakemake(workdir, "results/tables/table5.csv", configfile=overlay)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "official AiFDepthNet, attention" in (workdir / "results/logs/import_official/ddff.log").read_text()
-    evaluation = json.loads((workdir / "results/eval/ddff/authors/val.json").read_text())
-    assert np.isfinite(evaluation["metrics"]["mae"]) and evaluation["unit"] == "disparity"
-    assert not (workdir / "results" / "models").exists()  # nothing trained
+    assert "official AiFDepthNet, attention" in (workdir / "results/logs/import_official/defocusnet.log").read_text()
+    assert not (workdir / "results" / "models" / "defocusnet" / "authors").exists()  # imported, not trained
+    evaluation = json.loads((workdir / "results/eval/defocusnet/authors/test.json").read_text())
+    table = pd.read_csv(workdir / "results/tables/table5.csv")
+    row = table[table["Method"] == "Ours (authors' weights)"]
+    assert len(row) == 1 and row["MAE"].item() == pytest.approx(evaluation["metrics"]["mae"], rel=1e-3)
+    assert list(table["Method"][:3]) == ["Ours", "DefocusNet", "Classical (focus measure)"]

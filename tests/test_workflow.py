@@ -270,6 +270,18 @@ def test_a_variant_evaluates_the_authors_checkpoint_imported_once():
     assert plan(tiny()).model_files() == [f for f in manual.model_files() if "checkpoints" not in f]
 
 
+def test_a_table_shows_the_authors_row_when_the_config_declares_it():
+    assert "authors" not in {cell.variant for cell in plan(tiny()).tables["table5"].cells()}
+    assert plan(tiny()).table_rows_option("table5") == ""
+    config = with_checkpoints()
+    config["variants"]["defocusnet"]["authors"] = {"model": {"official": "ddff"}, "test": ["test"]}
+    declared = plan(config)
+    assert declared.tables["table5"].rows[-1][0] == ("Ours (authors' weights)",)
+    assert "results/eval/defocusnet/authors/test.json" in declared.table_evaluations("table5")
+    assert declared.table_rows_option("table5") == "--with-rows 'Ours (authors'\"'\"' weights)'"
+    assert declared.timed_tests("defocusnet", "authors") == ["test"]  # its runtime is shown too
+
+
 def test_a_checkpoint_variant_is_checked_against_the_checkpoints():
     config = with_checkpoints()
     config["variants"]["ddff"]["authors"]["model"]["official"] = "hci"

@@ -5,6 +5,7 @@ arguments. The .smk files only call these, so every one of them has a unit test.
 No torch here: Snakemake imports this module every time it parses the workflow."""
 
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,7 +97,11 @@ class Plan:
         self._check_datasets()
         self._check_checkpoints()
         self._check_variants()
-        self.tables = {name: table for name, table in TABLES.items() if self._fills(f"table {name}", table.cells())}
+        self.tables = {
+            name: self._with_declared_rows(table)
+            for name, table in TABLES.items()
+            if self._fills(f"table {name}", table.cells())
+        }
         self.figures = {
             name: figure
             for name, figure in FIGURES.items()
@@ -227,6 +232,11 @@ class Plan:
         if testset not in tests:
             return f"variants.{cell.dataset}.{cell.variant}.test has no {testset} (it has {', '.join(tests)})"
         return None
+
+    def _with_declared_rows(self, table):
+        """The table with each optional row whose cells the config declares."""
+        declared = [labels[0] for labels, cells in table.optional_rows if not any(map(self.missing, cells))]
+        return table.including(declared)
 
     def _fills(self, what: str, cells) -> bool:
         for cell in cells:
@@ -480,6 +490,11 @@ class Plan:
 
     def table_evaluations(self, name: str) -> list[str]:
         return sorted({cell.evaluation() for cell in self._table(name).cells()})
+
+    def table_rows_option(self, name: str) -> str:
+        """`aifdepth table --with-rows`: the optional rows the config declares, quoted for the shell."""
+        shown = self._table(name).rows[len(TABLES[name].rows) :]
+        return shlex.join(["--with-rows", *(labels[0] for labels, _ in shown)]) if shown else ""
 
     def figure_scenes(self, name: str) -> list[str]:
         """The scenes a per-scene figure (Mobile Depth) shows, one row each."""

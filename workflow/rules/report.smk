@@ -24,8 +24,9 @@ rule table:
         "../../envs/aifdepth.yaml"
     params:
         caption=lambda w: plan.table_caption(w.name),
+        rows=lambda w: plan.table_rows_option(w.name),  # optional rows the config declares, shell-quoted
     shell:
-        "aifdepth table {wildcards.name} --tex {output.tex} --csv {output.csv} --html {output.html} > {log} 2>&1"
+        "aifdepth table {wildcards.name} --tex {output.tex} --csv {output.csv} --html {output.html} {params.rows} > {log} 2>&1"
 
 
 rule figure:

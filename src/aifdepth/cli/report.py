@@ -12,7 +12,7 @@ log = logging.getLogger("aifdepth")
 def table(args) -> None:
     from ..report.tables import write_table
 
-    write_table(args.name, args.evaluations, args.tex, args.csv, args.html)
+    write_table(args.name, args.evaluations, args.tex, args.csv, args.html, with_rows=args.with_rows)
     log.info("wrote %s and %s", args.tex, args.csv)
 
 
@@ -38,6 +38,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--tex", type=Path, required=True)
     p.add_argument("--csv", type=Path, required=True)
     p.add_argument("--html", type=Path, help="also an HTML page of the same numbers")
+    p.add_argument(
+        "--with-rows",
+        nargs="+",
+        default=(),
+        metavar="LABEL",
+        help='optional rows to show, by their first label (e.g. "Ours (authors\' weights)")',
+    )
     p.set_defaults(func=table)
 
     p = commands.add_parser("figure", help="one of the paper's figures as PDF and PNG, from saved predictions")

@@ -4,6 +4,8 @@ the DAG asks for exactly the evaluations a table needs."""
 
 from dataclasses import dataclass, replace
 
+from ..errors import InputError
+
 SOURCE_COLUMN = "data"  # the CSV column naming the data (synthetic or real) behind each row
 
 # metric key of the evaluation JSON -> (column header, True when lower is better)
@@ -46,14 +48,26 @@ class Cell:
 
 @dataclass(frozen=True)
 class Table:
+    """`optional_rows` are shown only where the config declares their cells (the authors'
+    checkpoints, which a user must fetch), named by their first label."""
+
     title: str
     label_columns: tuple[str, ...]
     metrics: tuple[str, ...]
     rows: tuple[tuple[tuple[str, ...], tuple[Cell, ...]], ...]  # (labels, one cell per group)
     groups: tuple[str, ...] = ("",)
+    optional_rows: tuple[tuple[tuple[str, ...], tuple[Cell, ...]], ...] = ()
 
     def cells(self) -> list[Cell]:
         return [cell for _, cells in self.rows for cell in cells]
+
+    def including(self, names) -> "Table":
+        """The table with those of its optional rows whose first label is in `names`."""
+        unknown = set(names) - {labels[0] for labels, _ in self.optional_rows}
+        if unknown:
+            raise InputError(f"{self.title}: no optional row {sorted(unknown)}")
+        extra = tuple(row for row in self.optional_rows if row[0][0] in names)
+        return replace(self, rows=self.rows + extra, optional_rows=())
 
 
 def _hci(variant: str, testset: str = "val_10") -> Cell:
@@ -65,6 +79,7 @@ _STACK_TESTS = (
     ("5 (1, 3, 5, 7, 9)", "val_10_i13579", "idx13579"),
     ("9 (1, 2, ..., 9)", "val_10_i1to9", "idx1to9"),
 )
+AUTHORS_WEIGHTS = "Ours (authors' weights)"  # the row of a variant `authors` with model: {official: ...}
 _ALL_DEPTH = ("mae", "mse", "rmse", "abs_rel", "sqr_rel", "badpix", "bumpiness", "seconds")
 
 TABLES = {
@@ -119,6 +134,7 @@ TABLES = {
             (("DefocusNet",), (Cell("defocusnet", "defocusnet", "test"),)),
             (("Classical (focus measure)",), (Cell("defocusnet", "classical", "test"),)),
         ),
+        optional_rows=(((AUTHORS_WEIGHTS,), (Cell("defocusnet", "authors", "test"),)),),
     ),
     "main_table4": Table(
         "DDFF 12-Scene",
@@ -129,6 +145,7 @@ TABLES = {
             (("DefocusNet",), (Cell("ddff", "defocusnet", "val"),)),
             (("Classical (focus measure)",), (Cell("ddff", "classical", "val"),)),
         ),
+        optional_rows=(((AUTHORS_WEIGHTS,), (Cell("ddff", "authors", "val"),)),),
     ),
     "main_table5": Table(
         "4D Light Field",
@@ -140,6 +157,7 @@ TABLES = {
             (("Classical (focus measure)", "No training"), (_hci("classical"),)),
             (("Ours", "No"), (_hci("unsup_10_smooth"),)),
         ),
+        optional_rows=(((AUTHORS_WEIGHTS, "Yes"), (_hci("authors"),)),),
     ),
     "aif_quality": Table(
         "All-in-focus reconstruction",

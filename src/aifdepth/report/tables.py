@@ -199,11 +199,12 @@ def to_html(table: Table, frame: pd.DataFrame, caption_text: str) -> str:
     return f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{table.title}</title></head>\n<body>\n{styler.to_html()}</body></html>\n'
 
 
-def write_table(name: str, eval_root, tex_path, csv_path, html_path=None) -> pd.DataFrame:
-    """Read the evaluations the table needs (under eval_root/{dataset}/{variant}/) and write the files."""
+def write_table(name: str, eval_root, tex_path, csv_path, html_path=None, with_rows=()) -> pd.DataFrame:
+    """Read the evaluations the table needs (under eval_root/{dataset}/{variant}/) and write the
+    files; `with_rows` names the optional rows to show (by their first label)."""
     if name not in TABLES:
         raise InputError(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
-    table = TABLES[name]
+    table = TABLES[name].including(with_rows)
     evaluations = {cell: read_evaluation(cell.evaluation(eval_root)) for cell in table.cells()}
     frame = table_frame(table, evaluations)
     caption_text = caption(table, list(evaluations.values()))
