@@ -87,9 +87,12 @@ def random_state_dict(shapes: dict, seed: int = 0) -> dict:
     return state
 
 
-def write_checkpoint(path, n_channels=3, n_classes=1, n_stack=10, stage2="attention", seed=0, **kwargs) -> dict:
+def write_checkpoint(
+    path, n_channels=3, n_classes=1, n_stack=10, stage2="attention", seed=0, legacy=False, **kwargs
+) -> dict:
     """A checkpoint as the official code saves one: options, model description and the
-    DataParallel state dict. Returns the state dict without the prefix."""
+    DataParallel state dict; `legacy`: in the file format of PyTorch before 1.6 (the official
+    environment's 1.5.1). Returns the state dict without the prefix."""
     state = random_state_dict(manifest(n_channels, n_classes, n_stack, stage2), seed)
     model_kwargs = {"n_channels": n_channels, "n_classes": n_classes, "n_stack": n_stack, "stage2": stage2, **kwargs}
     torch.save(
@@ -99,6 +102,7 @@ def write_checkpoint(path, n_channels=3, n_classes=1, n_stack=10, stage2="attent
             "state_dict": {f"module.{k}": v for k, v in state.items()},
         },
         path,
+        _use_new_zipfile_serialization=not legacy,
     )
     return state
 

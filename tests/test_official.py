@@ -49,6 +49,7 @@ def test_the_official_convolutions_pad_with_zeros_ours_replicate():
 
 CASES = {
     "shared softmax": {},
+    "shared softmax, in the file format of PyTorch 1.5": {"legacy": True},
     "shared softplus": {"normalize_attention": True},
     "separate softplus, slice-index channel, disparity": {
         "n_classes": 2,
@@ -101,7 +102,8 @@ def test_import_official_says_what_it_recognised(tmp_path, capsys):
     assert (config.attention_mode, config.depth_normalisation, info["unit"]) == ("separate", "softplus", "disparity")
 
 
-def test_a_checkpoint_that_needs_more_than_plain_types_is_refused_and_never_run(tmp_path):
+@pytest.mark.parametrize("legacy", [False, True], ids=["zip format", "PyTorch 1.5 format"])
+def test_a_checkpoint_that_needs_more_than_plain_types_is_refused_and_never_run(tmp_path, legacy):
     marker = tmp_path / "ran"
 
     class Payload:
@@ -109,7 +111,11 @@ def test_a_checkpoint_that_needs_more_than_plain_types_is_refused_and_never_run(
             return os.mkdir, (str(marker),)
 
     path = tmp_path / "official.pth"
-    torch.save({"args_dict": {"hook": Payload()}, "args_model": {}, "state_dict": {}}, path)
+    torch.save(
+        {"args_dict": {"hook": Payload()}, "args_model": {}, "state_dict": {}},
+        path,
+        _use_new_zipfile_serialization=not legacy,
+    )
     with pytest.raises(InputError, match=r"official\.pth: this checkpoint needs more than plain types .*mkdir"):
         import_official(path, tmp_path / "model.pt")
     assert not marker.exists()

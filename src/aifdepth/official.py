@@ -9,6 +9,7 @@ What an official checkpoint holds, as the official test code reads it: a dict wi
 every key starts with `module.`."""
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -99,9 +100,7 @@ def read_checkpoint(path, member: str | None = None) -> dict:
     try:
         payload = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises several types for a truncated or foreign file
-        if member:
-            source.seek(0)
-        needed = _unsafe_globals(source)
+        needed = sorted(set(re.findall(r"GLOBAL ([\w.]+)", str(err))))
         if needed:
             raise InputError(
                 f"{where}: this checkpoint needs more than plain types to load ({', '.join(needed)}); aifdepth "
@@ -117,13 +116,6 @@ def read_checkpoint(path, member: str | None = None) -> dict:
         if key not in payload:
             raise InputError(f"{where}: not an official AiFDepthNet checkpoint: it has no '{key}'")
     return payload
-
-
-def _unsafe_globals(source) -> list[str]:
-    try:
-        return list(torch.serialization.get_unsafe_globals_in_checkpoint(source))
-    except Exception:  # not a readable archive at all: the caller reports it as truncated
-        return []
 
 
 def official_kwargs(path, args_model) -> dict:
