@@ -137,7 +137,7 @@ class DirectRegression(nn.Module):
     its distance to the stack's best at full resolution, which the 2D network's features, rebuilt
     from 1/2 resolution, blur. Measured on hci (760 steps, single thread, MAE on val_10 /
     heldout_10, means over training seeds 0-2): one hidden layer 0.216 / 0.182 (3D) and
-    0.262 / 0.226 (2D), two 0.205 / 0.166 and 0.246 / 0.228, in the same CPU time; a head that
+    0.262 / 0.226 (2D), two 0.224 / 0.166 and 0.225 / 0.199, in the same CPU time; a head that
     pooled a shared per-slice MLP over any number of slices had 0.258 / 0.208 and 0.282 / 0.271
     with seed 0."""
 
