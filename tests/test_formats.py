@@ -216,3 +216,54 @@ def test_mobiledepth_layout(tmp_path):
     (tmp_path / "calibration" / "keyboard" / "calibrated.txt").write_text("0.5\n0.25\n")
     with pytest.raises(InputError, match="2 focal depths for 3 frames"):
         dataset.load("test", "keyboard")
+
+
+def write_stack_list_scene(root, folder, disparity_rows, relative=True, shade=0):
+    """A scene of the authors' lists: 15 slices and a PFM disparity; returns its list line."""
+    paths = []
+    for k in range(15):
+        path = root / folder / f"{k:02d}.png"
+        write_rgb(path, np.full((4, 5, 3), shade + k, np.uint8))
+        paths.append(path)
+    hand_pfm(root / folder / "disp.pfm", disparity_rows)
+    paths.append(root / folder / "disp.pfm")
+    return " ".join(str(p.relative_to(root)) if relative else str(p) for p in paths)
+
+
+def test_the_authors_stack_lists_are_read_as_the_official_code_reads_them(tmp_path):
+    rows = [[10, 20, np.inf, 30, 0]] * 4
+    lines = [
+        write_stack_list_scene(tmp_path, "Middlebury/Teddy", rows),
+        write_stack_list_scene(tmp_path, "Middlebury/Piano", rows, relative=False, shade=100),
+    ]
+    (tmp_path / "test.txt").write_text("\n".join(lines) + "\n\n")
+    dataset = open_dataset("middlebury_fs", tmp_path)
+    assert dataset.names("test") == ["Teddy", "Piano"]  # the disparity's folder, in list order
+    sample = dataset.load("test", "Piano")
+    assert [s[0, 0, 0] for s in sample.stack] == list(range(100, 115))
+    np.testing.assert_allclose(sample.focus, np.linspace(10, 60, 15))
+    assert np.isnan(sample.depth[:, 2]).all() and np.isnan(sample.depth[:, 4]).all() and sample.depth[0, 3] == 30
+    dataset.check_layout()
+
+    (tmp_path / "train.txt").write_text(
+        write_stack_list_scene(tmp_path, "FT3D/A/0001/left", rows)
+        + "\n"
+        + write_stack_list_scene(tmp_path, "FT3D/B/0002/left", rows)
+    )
+    flying = open_dataset("flyingthings3d_fs", tmp_path)
+    assert flying.names("train") == ["FT3D_A_0001_left_disp", "FT3D_B_0002_left_disp"]  # folders repeat
+    np.testing.assert_allclose(flying.load("train", "FT3D_A_0001_left_disp").focus, np.linspace(10, 100, 15))
+
+
+def test_a_bad_stack_list_is_named_with_its_line(tmp_path):
+    dataset = open_dataset("middlebury_fs", tmp_path)
+    with pytest.raises(InputError, match=r"test\.txt: no list of the test split; write the official list there"):
+        dataset.names("test")
+    line = write_stack_list_scene(tmp_path, "Teddy", [[10.0] * 5] * 4)
+    (tmp_path / "test.txt").write_text(line + "\n" + " ".join(line.split()[1:]) + "\n")
+    with pytest.raises(InputError, match=r"test\.txt, line 2: 15 paths; a line holds 15 slice images"):
+        dataset.names("test")
+    (tmp_path / "test.txt").write_text(line + "\n")
+    (tmp_path / "Teddy" / "07.png").unlink()
+    with pytest.raises(InputError, match=r"scene Teddy lacks \[.*Teddy/07\.png'\]"):
+        dataset.load("test", "Teddy")

@@ -209,11 +209,25 @@ def test_manual_ddff_without_its_keys_is_refused(synthetic, tmp_path):
         link_manual("ddff", broken, tmp_path / "resources" / "ddff")
 
 
+def test_the_authors_stack_lists_are_validated_and_linked(tmp_path):
+    folder = tmp_path / "FlyingThings3D_FS"
+    synthesize("flyingthings3d_fs", folder, scenes=2, size=(24, 32), seed=1)
+    link_manual("flyingthings3d_fs", folder, tmp_path / "resources" / "flyingthings3d_fs")
+    assert (tmp_path / "resources" / "flyingthings3d_fs" / "train.txt").is_file()
+    (folder / "test.txt").unlink()
+    with pytest.raises(InputError, match=r"test\.txt: no list of the test split"):
+        link_manual("flyingthings3d_fs", folder, tmp_path / "resources" / "again")
+
+
 def test_paper_configuration_plans_without_data(snakemake, tmp_path):
     result = snakemake(tmp_path, "all", "--dry-run", "--printshellcmds", configfile=PAPER)
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout)
-    assert counts["download"] == 6 and counts["unpack"] == 4 and counts["link"] == 1
+    assert counts["download"] == 6 and counts["unpack"] == 4 and counts["link"] == 2  # mobiledepth, flyingthings3d_fs
+    # the supervised Middlebury model trains on the authors' FlyingThings3D_FS stacks, as theirs did
+    assert (
+        " train results/stacks/flyingthings3d_fs/train.h5 --out results/models/middlebury/sup/model.pt" in result.stdout
+    )
     # one evaluation job per variant: 24 trained ones and the 3 Mobile Depth ones that evaluate Middlebury models
     assert counts["train"] == 24 and counts["evaluate"] == 27
     trainings = [line for line in result.stdout.splitlines() if " train results/stacks/" in line]

@@ -22,8 +22,19 @@ def synthetic(tmp_path_factory):
         "middlebury": (32, 40),
         "rgbd": (32, 40),
         "mobiledepth": (48, 64),
+        "middlebury_fs": (48, 64),
+        "flyingthings3d_fs": (32, 40),
     }
-    counts = {"hci": 5, "ddff": 4, "defocusnet": 5, "middlebury": 2, "rgbd": 2, "mobiledepth": 1}
+    counts = {
+        "hci": 5,
+        "ddff": 4,
+        "defocusnet": 5,
+        "middlebury": 2,
+        "rgbd": 2,
+        "mobiledepth": 1,
+        "middlebury_fs": 2,
+        "flyingthings3d_fs": 5,
+    }
     for name, size in sizes.items():
         synthesize(name, root / name, scenes=counts[name], size=size, seed=11)
     return root
@@ -60,6 +71,20 @@ def test_ddff_slices_focus_where_the_disparity_says(synthetic):
     valid = textured & np.isfinite(sample.depth)
     error = np.abs(best_focus[valid] - sample.depth[valid])
     assert np.median(error) < 0.06  # two slice spacings of 0.029
+
+
+def test_the_authors_stack_lists_read_back_and_focus_where_the_disparity_says(synthetic):
+    assert [
+        len(open_dataset("flyingthings3d_fs", synthetic / "flyingthings3d_fs").names(s)) for s in ("train", "test")
+    ] == [4, 1]
+    sample = open_dataset("middlebury_fs", synthetic / "middlebury_fs").load("test", "scene00")
+    assert sample.stack.shape == (15, 48, 64, 3) and sample.focus[[0, -1]].tolist() == [10.0, 60.0]
+    grey = sample.stack.astype(np.float32).mean(axis=3)
+    sharpness = np.stack([cv2.GaussianBlur(cv2.Laplacian(s, cv2.CV_32F) ** 2, (0, 0), 2) for s in grey])
+    best_focus = sample.focus[np.argmax(sharpness, axis=0)]
+    textured = sharpness.max(axis=0) > np.percentile(sharpness.max(axis=0), 50)
+    inside = textured & (sample.depth >= 10) & (sample.depth <= 60)
+    assert np.median(np.abs(best_focus[inside] - sample.depth[inside])) < 2 * (50 / 14)  # two slice spacings
 
 
 def test_defocusnet_reads_back_in_metres(synthetic):

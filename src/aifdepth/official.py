@@ -17,13 +17,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from .datasets.spec import DRIVE
+from .datasets.spec import DRIVE, OFFICIAL_PAGE
 from .download import RemoteFile, fetch
 from .errors import InputError
 from .modelfile import save_model
 from .models import ModelConfig, build_model
 
-OFFICIAL_PAGE = "https://github.com/albert100121/AiFDepthNet"
 # The authors' ckpt.zip, linked from the official README (Google Drive): every released checkpoint.
 ARCHIVE = RemoteFile(url=f"{DRIVE}1Lk4tJ7AKRJPGIfAjhxVMXoEFZBplmkHp", name="ckpt.zip", page=OFFICIAL_PAGE)
 

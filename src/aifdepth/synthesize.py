@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from .datasets import ddff, defocusnet, hci, middlebury, mobiledepth
+from .datasets import ddff, defocusnet, hci, middlebury, mobiledepth, stacklist
 from .datasets.spec import SPECS
 from .errors import InputError
 from .io.atomic import atomic_dir
@@ -157,6 +157,48 @@ def synthesize_rgbd(out: Path, count: int, size, seed: int) -> None:
     write_rgbd_scenes(out, [f"synthetic{i:03d}" for i in range(count)], size, seed)
 
 
+# The authors' renders: scenes a little beyond their focus range, blurred like our Middlebury stacks.
+STACK_LIST_APERTURE = 0.15
+
+
+def write_stack_list(out: Path, focus_range, splits: dict[str, list[str]], size, seed: int) -> None:
+    """RGB-D scenes rendered into 15-slice stacks and listed per split as the official code reads
+    them: `scenes/<name>/NN.png` and `disp.pfm`, one line per scene in `<split>.txt`."""
+    margin = 0.08 * (focus_range[1] - focus_range[0])
+    disparity_range = (focus_range[0] - margin, focus_range[1] + margin)
+    focus = np.linspace(*focus_range, stacklist.SLICES)
+    index = 0
+    for split, names in splits.items():
+        lines = []
+        for name in tqdm(names, desc=f"{out.name}/{split}", unit="scene"):
+            scene = random_scene(scene_rng(seed, index), size[0], size[1], disparity_range)
+            index += 1
+            image, disparity = render_view(scene)
+            stack = to_uint8(defocus_stack(image, disparity, focus, STACK_LIST_APERTURE))
+            folder = out / "scenes" / name
+            paths = [f"scenes/{name}/{k:02d}.png" for k in range(stacklist.SLICES)]
+            for path, image_slice in zip(paths, stack):
+                write_rgb(out / path, image_slice)
+            write_pfm(folder / "disp.pfm", disparity.astype(np.float32))
+            lines.append(" ".join([*paths, f"scenes/{name}/disp.pfm"]))
+        (out / f"{split}.txt").write_text("\n".join(lines) + "\n")
+
+
+def synthesize_middlebury_fs(out: Path, count: int, size, seed: int) -> None:
+    write_stack_list(
+        out, stacklist.MiddleburyFS.focus_range, {"test": [f"scene{i:02d}" for i in range(count)]}, size, seed
+    )
+
+
+def synthesize_flyingthings3d_fs(out: Path, count: int, size, seed: int) -> None:
+    """80 % of the scenes train, the rest (at least one) test."""
+    train = min(count - 1, round(0.8 * count)) if count > 1 else 0
+    names = [f"scene{i:03d}" for i in range(count)]
+    write_stack_list(
+        out, stacklist.FlyingThings3DFS.focus_range, {"train": names[:train], "test": names[train:]}, size, seed
+    )
+
+
 def breathing_and_motion(rng: np.random.Generator, frames: int, size, breathing: float, motion: float) -> list[dict]:
     """Per frame, a known similarity transform from the reference frame (frame 0) to the
     captured frame: focus breathing as a scale about the centre, hand shake as a small
@@ -239,6 +281,8 @@ SYNTHESIZERS = {
     "middlebury": synthesize_middlebury,
     "rgbd": synthesize_rgbd,
     "mobiledepth": synthesize_mobiledepth,
+    "middlebury_fs": synthesize_middlebury_fs,
+    "flyingthings3d_fs": synthesize_flyingthings3d_fs,
 }
 
 

@@ -58,6 +58,7 @@ class DatasetSpec:
 DRIVE = "https://drive.google.com/uc?export=download&id="
 DDFF_FILES = "https://vision.in.tum.de/webarchive/hazirbas/ddff12scene/"
 MIDDLEBURY_FILES = "https://vision.middlebury.edu/stereo/submit3/zip/"
+OFFICIAL_PAGE = "https://github.com/albert100121/AiFDepthNet"  # the authors' code, data and checkpoints
 
 SPECS = {
     spec.name: spec
@@ -117,6 +118,26 @@ SPECS = {
         ),
         # The procedural RGB-D training set for Middlebury: trained for it, so scored like it.
         DatasetSpec("rgbd", "aifdepth.datasets.middlebury:RGBD", "disparity", (168, 248), 40, scored_as="middlebury"),
+        # The authors' pre-rendered stacks (official README, Google Drive links): the Middlebury
+        # scenes as they rendered them, and the training set of their Middlebury models.
+        DatasetSpec(
+            "middlebury_fs",
+            "aifdepth.datasets.stacklist:MiddleburyFS",
+            "disparity",
+            (168, 248),
+            15,
+            scored_as="middlebury",
+            published=published(OFFICIAL_PAGE),
+        ),
+        DatasetSpec(
+            "flyingthings3d_fs",
+            "aifdepth.datasets.stacklist:FlyingThings3DFS",
+            "disparity",
+            (128, 160),
+            20,
+            mask=(10.0, 100.0),
+            published=published(OFFICIAL_PAGE),
+        ),
         DatasetSpec(
             "mobiledepth",
             "aifdepth.datasets.mobiledepth:MobileDepth",
