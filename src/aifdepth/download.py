@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -45,6 +45,10 @@ class RemoteFile:
     sha256: str | None = None
     size: int | None = None
     page: str = ""
+
+    def at_mirror(self, mirror: str) -> "RemoteFile":
+        """The same file, under its name in a folder of the user's own (`mirror:` in the config)."""
+        return replace(self, url=f"{mirror.rstrip('/')}/{self.name}")
 
 
 class DownloadError(InputError):

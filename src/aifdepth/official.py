@@ -66,9 +66,7 @@ def fold_bias(bias: torch.Tensor, running_mean: torch.Tensor) -> torch.Tensor:
 def download_archive(out, checksums, mirror: str | None = None) -> Path:
     """The authors' ckpt.zip (resumable, its SHA-256 recorded on first use), from `mirror`/ckpt.zip
     when given."""
-    remote = ARCHIVE
-    if mirror:
-        remote = RemoteFile(url=f"{mirror.rstrip('/')}/{ARCHIVE.name}", name=ARCHIVE.name, page=OFFICIAL_PAGE)
+    remote = ARCHIVE.at_mirror(mirror) if mirror else ARCHIVE
     hint = f"Or download {ARCHIVE.name} from {OFFICIAL_PAGE} yourself, unpack it and set checkpoints.source: manual"
     return fetch(remote, Path(out), checksums=Path(checksums), key=f"checkpoints/{ARCHIVE.name}", offline_hint=hint)
 

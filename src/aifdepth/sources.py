@@ -26,9 +26,7 @@ def download(dataset: str, name: str, out: Path, checksums: Path, mirror: str | 
     source = published(dataset)
     remote = source.file(name) if source.files else RemoteFile(url="", name=name, page=source.page)
     if mirror:
-        remote = RemoteFile(
-            url=f"{mirror.rstrip('/')}/{name}", name=name, sha256=remote.sha256, size=remote.size, page=source.page
-        )
+        remote = remote.at_mirror(mirror)
     elif not remote.url and not Path(out).is_file():
         raise DownloadError(
             f"{dataset}: {name} is handed out on request at {source.page}; there is no public URL to fetch it from. "

@@ -129,6 +129,14 @@ class Decoder(nn.Module):
         return self.scores(self.final_up(x))
 
 
+def require_slices(stack_size: int, slices: int) -> None:
+    """A direct-regression head reads only the stack size it was built for."""
+    if slices != stack_size:
+        raise ValueError(
+            f"this direct-regression head reads stacks of {stack_size} slices (model.stack_size), got {slices}"
+        )
+
+
 class DirectRegression(nn.Module):
     """Depth without attention, as the paper's head: a conv over a fixed number of slices in focus
     order, so each slice keeps its place and the head learns which place is in focus where (a
@@ -158,11 +166,7 @@ class DirectRegression(nn.Module):
     def forward(self, features: torch.Tensor, measure: torch.Tensor | None = None) -> torch.Tensor:
         """(B, S, F, H, W) features of a stack sorted by focus and optionally the (B, S, 1, H, W)
         log focus measure -> (B, H, W) fraction of the focus range."""
-        if features.shape[1] != self.stack_size:
-            raise ValueError(
-                f"this direct-regression head reads stacks of {self.stack_size} slices (model.stack_size), "
-                f"got {features.shape[1]}"
-            )
+        require_slices(self.stack_size, features.shape[1])
         parts = [features]
         if measure is not None:
             measure = measure.to(features.dtype)
@@ -183,11 +187,7 @@ class OfficialDirectRegression(nn.Module):
 
     def forward(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, S, heads, H, W) -> depth (B, H, W), AiF (B, 3, H, W)."""
-        if scores.shape[1] != self.stack_size:
-            raise ValueError(
-                f"this official direct-regression head reads stacks of {self.stack_size} slices (model.stack_size), "
-                f"got {scores.shape[1]}"
-            )
+        require_slices(self.stack_size, scores.shape[1])
         return self.depth(scores[:, :, 0])[:, 0], self.aif(scores[:, :, -1])
 
 
@@ -283,10 +283,10 @@ class AiFDepthNet(nn.Module):
         if self.position_input:
             inputs = with_index_channel(inputs) if self.official else with_position_channel(inputs, focus)
         scores = self.slice_scores(inputs)[..., :h, :w]
-        if not self.attention and self.official:
-            depth, aif = self.regression(scores)
-            return {"depth": depth, "aif": aif, "attention": None}
         if not self.attention:
+            if self.official:
+                depth, aif = self.regression(scores)
+                return {"depth": depth, "aif": aif, "attention": None}
             measure = inputs[:, :, FOCUS_CHANNEL, None, :h, :w] if self.focus_measure is not None else None
             fraction = self.regression(scores, measure)
             return {"depth": focus_from_fraction(fraction, focus), "aif": None, "attention": None}
