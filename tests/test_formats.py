@@ -2,6 +2,7 @@
 
 import configparser
 
+import cv2
 import h5py
 import numpy as np
 import pytest
@@ -267,3 +268,13 @@ def test_a_bad_stack_list_is_named_with_its_line(tmp_path):
     (tmp_path / "Teddy" / "07.png").unlink()
     with pytest.raises(InputError, match=r"scene Teddy lacks \[.*Teddy/07\.png'\]"):
         dataset.load("test", "Teddy")
+
+
+def test_a_stack_list_disparity_may_be_a_one_channel_image(tmp_path):
+    line = write_stack_list_scene(tmp_path, "Teddy", [[10.0] * 5] * 4).replace("disp.pfm", "disp.png")
+    cv2.imwrite(str(tmp_path / "Teddy" / "disp.png"), np.full((4, 5), 42, np.uint16))
+    (tmp_path / "test.txt").write_text(line + "\n")
+    assert (open_dataset("middlebury_fs", tmp_path).load("test", "Teddy").depth == 42).all()
+    cv2.imwrite(str(tmp_path / "Teddy" / "disp.png"), np.full((4, 5, 3), 42, np.uint8))
+    with pytest.raises(InputError, match=r"disp\.png: a disparity map has one channel, this image has 3"):
+        open_dataset("middlebury_fs", tmp_path).load("test", "Teddy")

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..io.images import read_rgb
+from ..io.images import read_one_channel, read_rgb
 from ..io.pfm import read_pfm
 from .base import Dataset, Sample, nan_outside
 
@@ -23,18 +23,15 @@ SLICES = 15
 
 
 def read_disparity(path: Path) -> np.ndarray:
-    if path.suffix.lower() == ".pfm":
-        return read_pfm(path)
-    import cv2
-
-    disparity = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if disparity is None or disparity.ndim != 2:
-        raise InputError(f"{path}: not a one-channel disparity map OpenCV can read")
-    return disparity.astype(np.float32)
+    return read_pfm(path) if path.suffix.lower() == ".pfm" else read_one_channel(path, "disparity map")
 
 
 class StackList(Dataset):
     focus_range: tuple[float, float]
+
+    def __init__(self, root):
+        super().__init__(root)
+        self._lists: dict[str, dict[str, tuple[list[Path], Path]]] = {}  # a list holds thousands of scenes: read once
 
     @property
     def focus(self) -> np.ndarray:
@@ -44,6 +41,11 @@ class StackList(Dataset):
         return self.root / f"{split}.txt"
 
     def _entries(self, split: str) -> dict[str, tuple[list[Path], Path]]:
+        if split not in self._lists:
+            self._lists[split] = self._read_list(split)
+        return self._lists[split]
+
+    def _read_list(self, split: str) -> dict[str, tuple[list[Path], Path]]:
         """Scene name -> (slice images, disparity), in the list's order."""
         self.check_split(split)
         path = self.list_path(split)

@@ -54,6 +54,15 @@ def read_exr_depth(path) -> np.ndarray:
     return depth.astype(np.float32, copy=False)
 
 
+def read_one_channel(path, what: str) -> np.ndarray:
+    """A one-channel map (disparity as 16-bit PNG, float TIFF or EXR, ...) as (H,W) float32."""
+    path = Path(path)
+    image = _imread(path, cv2.IMREAD_UNCHANGED, what)
+    if image.ndim != 2:
+        raise InputError(f"{path}: a {what} has one channel, this image has {image.shape[2]}")
+    return image.astype(np.float32, copy=False)
+
+
 def write_exr_depth(path, depth: np.ndarray) -> None:
     """Write depth as a 3-channel float32 EXR, the layout Blender writes for DefocusNet."""
     depth = np.asarray(depth, dtype=np.float32)
