@@ -16,7 +16,8 @@ added back: from small windows around them, cut once per view and shifted in the
 domain for every slice, or from the whole shifted view where its windows would cost more.
 """
 
-import cv2
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.fft as sfft
 
@@ -116,21 +117,22 @@ def _mean_of_shifted_views(views: np.ndarray, disparities: np.ndarray) -> np.nda
         * sfft.rfftfreq(width)[None, None, :]
     ).astype(np.complex64)  # (S, V, kx)
     col_ramps_by_kx = np.ascontiguousarray(col_ramps.transpose(2, 0, 1))  # (kx, S, V)
-    row_spectra_by_kx = np.empty((half_width, grid_cols, height), np.complex64)
-    row_sum = np.empty((half_width, slices, height), np.complex64)
-    slice_spectra = np.empty((half_width, slices, height), np.complex64)
     stack = np.empty((slices, height, width, 3), np.float32)
-    for channel in range(3):
-        slice_spectra[:] = 0
+
+    def sum_channel(channel):  # channels are independent: one per thread, one FFT worker each
+        row_spectra_by_kx = np.empty((half_width, grid_cols, height), np.complex64)
+        row_sum = np.empty((half_width, slices, height), np.complex64)
+        slice_spectra = np.zeros((half_width, slices, height), np.complex64)
         for u in range(grid_rows):
-            spectra = sfft.rfft2(views[u, ..., channel], workers=thread_count())  # (V, ky, kx)
+            spectra = sfft.rfft2(views[u, ..., channel])  # (V, ky, kx)
             np.copyto(row_spectra_by_kx, spectra.transpose(2, 0, 1))
             np.matmul(col_ramps_by_kx, row_spectra_by_kx, out=row_sum)
             row_sum *= row_ramps[:, u, :]
             slice_spectra += row_sum
-        stack[..., channel] = sfft.irfft2(
-            slice_spectra.transpose(1, 2, 0), s=(height, width), axes=(1, 2), workers=thread_count()
-        )
+        stack[..., channel] = sfft.irfft2(slice_spectra.transpose(1, 2, 0), s=(height, width), axes=(1, 2))
+
+    with ThreadPoolExecutor(max_workers=thread_count()) as pool:
+        list(pool.map(sum_channel, range(3)))
     stack /= grid_rows * grid_cols
     return stack
 
@@ -148,16 +150,20 @@ def _add_clipping_correction(stack: np.ndarray, views: np.ndarray, disparities: 
     tiles = _RiskyTiles(flat_views)
     whole = tiles.per_view * (_TILE + 2 * _PAD) ** 2 >= _WHOLE_VIEW_RATIO * height * width
     tiles.cut_windows(whole)
-    whole_views = _WholeViewShifts(flat_views)
     whole_ids = np.flatnonzero(whole)
+    whole_views = _WholeViewShifts(flat_views, whole_ids)
     offset_rows = np.repeat(_view_offsets(grid_rows), grid_cols)
     offset_cols = np.tile(_view_offsets(grid_cols), grid_rows)
-    for s, disparity in enumerate(disparities):
-        shift_rows, shift_cols = offset_rows * disparity, offset_cols * disparity
+
+    def correct(s):  # slices are independent: one per thread, one FFT worker each
+        shift_rows, shift_cols = offset_rows * disparities[s], offset_cols * disparities[s]
         clipped_off = tiles.clipped_off(shift_rows, shift_cols)
         if len(whole_ids):
             clipped_off += whole_views.clipped_off(whole_ids, shift_rows[whole_ids], shift_cols[whole_ids])
         stack[s] += clipped_off / len(flat_views)
+
+    with ThreadPoolExecutor(max_workers=thread_count()) as pool:
+        list(pool.map(correct, range(len(disparities))))
 
 
 class _RiskyTiles:
@@ -193,17 +199,18 @@ class _RiskyTiles:
         self.view, self.rows, self.cols = self.view[keep], self.rows[keep], self.cols[keep]
         size = _TILE + 2 * _PAD
         height, width = self.shape
-        windows = np.empty((len(self.view), size, size, 3), np.float32)
-        for k, (view, row, col) in enumerate(zip(self.view, self.rows - _PAD, self.cols - _PAD)):
-            rows = np.arange(row, row + size) % height
-            cols = np.arange(col, col + size) % width
-            windows[k] = self.flat_views[view][rows[:, None], cols[None, :]]
-        self.spectra = sfft.rfft2(windows, axes=(1, 2), workers=thread_count())
+        rows = (self.rows[:, None] - _PAD + np.arange(size)) % height
+        cols = (self.cols[:, None] - _PAD + np.arange(size)) % width
+        windows = self.flat_views[self.view[:, None, None], rows[:, :, None], cols[:, None, :]]
+        # Channel-first from here: the per-slice products and sums then run over long rows.
+        self.spectra = np.ascontiguousarray(
+            sfft.rfft2(windows, axes=(1, 2), workers=thread_count()).transpose(0, 3, 1, 2)
+        )
 
     def clipped_off(self, shift_rows: np.ndarray, shift_cols: np.ndarray) -> np.ndarray:
         """Sum over the kept views of clip(y) - y, y the view shifted by (shift_rows, shift_cols)."""
         height, width = self.shape
-        canvas = np.zeros((height + _TILE, width + _TILE, 3), np.float32)
+        canvas = np.zeros((3, height + _TILE, width + _TILE), np.float32)
         size = _TILE + 2 * _PAD
         whole_rows, whole_cols = np.round(shift_rows).astype(np.int64), np.round(shift_cols).astype(np.int64)
         frac_rows = (shift_rows - whole_rows)[self.view]
@@ -214,49 +221,42 @@ class _RiskyTiles:
             batch = slice(start, start + _WINDOW_BATCH)
             ramp_rows = np.exp(-2j * np.pi * frac_rows[batch, None] * self.freq_rows).astype(np.complex64)
             ramp_cols = np.exp(-2j * np.pi * frac_cols[batch, None] * self.freq_cols).astype(np.complex64)
-            spectra = self.spectra[batch] * (ramp_rows[:, :, None] * ramp_cols[:, None, :])[..., None]
-            core = sfft.irfft2(spectra, s=(size, size), axes=(1, 2), workers=thread_count())[
-                :, _PAD : _PAD + _TILE, _PAD : _PAD + _TILE
-            ]
+            spectra = self.spectra[batch] * (ramp_rows[:, :, None] * ramp_cols[:, None, :])[:, None]
+            core = sfft.irfft2(spectra, s=(size, size), axes=(2, 3))[:, :, _PAD : _PAD + _TILE, _PAD : _PAD + _TILE]
             excess = np.clip(core, 0.0, 1.0) - core
             for k, (source_row, source_col, row, col) in enumerate(
                 zip(self.rows[batch], self.cols[batch], to_rows[batch], to_cols[batch])
             ):
                 # Tiles at the bottom or right edge are cut where the view ends.
                 rows, cols = min(_TILE, height - source_row), min(_TILE, width - source_col)
-                canvas[row : row + rows, col : col + cols] += excess[k, :rows, :cols]
+                canvas[:, row : row + rows, col : col + cols] += excess[k, :, :rows, :cols]
         # What went past the border wraps around (a tile lands less than one view size past it).
-        canvas[: min(_TILE, height)] += canvas[height : height + min(_TILE, height)]
-        canvas[:, : min(_TILE, width)] += canvas[:, width : width + min(_TILE, width)]
-        return canvas[:height, :width]
+        canvas[:, : min(_TILE, height)] += canvas[:, height : height + min(_TILE, height)]
+        canvas[:, :, : min(_TILE, width)] += canvas[:, :, width : width + min(_TILE, width)]
+        return canvas[:, :height, :width].transpose(1, 2, 0)
 
 
 class _WholeViewShifts:
-    """Exact clipped-off excess of whole shifted views; each view's spectrum is computed once."""
+    """Exact clipped-off excess of whole shifted views; each view's spectrum is computed once,
+    up front, so that the slices' threads only read them."""
 
-    def __init__(self, flat_views: np.ndarray):
-        self.flat_views = flat_views
-        self.spectra = {}
-        height, width = flat_views.shape[1:3]
-        self.freq_rows = sfft.fftfreq(height)
-        self.freq_cols = sfft.rfftfreq(width)
-
-    def _spectrum(self, view: int) -> np.ndarray:
-        if view not in self.spectra:
-            self.spectra[view] = sfft.rfft2(self.flat_views[view], axes=(0, 1), workers=thread_count())
-        return self.spectra[view]
+    def __init__(self, flat_views: np.ndarray, view_index: np.ndarray):
+        self.shape = flat_views.shape[1:3]
+        self.spectra = {view: sfft.rfft2(flat_views[view], axes=(0, 1), workers=thread_count()) for view in view_index}
+        self.freq_rows = sfft.fftfreq(self.shape[0])
+        self.freq_cols = sfft.rfftfreq(self.shape[1])
 
     def clipped_off(self, view_index, shift_rows, shift_cols) -> np.ndarray:
         """Sum over the given views of clip(y) - y, y the view shifted by (shift_rows, shift_cols)."""
-        height, width = self.flat_views.shape[1:3]
+        height, width = self.shape
         total = np.zeros((height, width, 3), np.float32)
         for start in range(0, len(view_index), _VIEW_BATCH):
             batch = slice(start, start + _VIEW_BATCH)
-            spectra = np.stack([self._spectrum(view) for view in view_index[batch]])
+            spectra = np.stack([self.spectra[view] for view in view_index[batch]])
             ramp_rows = np.exp(-2j * np.pi * shift_rows[batch, None] * self.freq_rows).astype(np.complex64)
             ramp_cols = np.exp(-2j * np.pi * shift_cols[batch, None] * self.freq_cols).astype(np.complex64)
             spectra *= (ramp_rows[:, :, None] * ramp_cols[:, None, :])[..., None]
-            shifted = sfft.irfft2(spectra, s=(height, width), axes=(1, 2), workers=thread_count())
+            shifted = sfft.irfft2(spectra, s=(height, width), axes=(1, 2))
             total += (np.clip(shifted, 0.0, 1.0) - shifted).sum(axis=0)
         return total
 
@@ -276,16 +276,26 @@ def _risky_cells(flat_views: np.ndarray) -> np.ndarray:
     lowest, jump = np.empty_like(highest), np.empty_like(highest)
     pad = ((0, cell_rows * _CELL - height), (0, cell_cols * _CELL - width), (0, 0))
 
-    def cell_max(image):  # max over each cell and channel; partial cells at the edge are cells too
+    def per_cell(image, reduce):  # over each cell and channel; partial cells at the edge are cells too
         cells = np.pad(image, pad, mode="edge") if any(p[1] for p in pad) else image
-        rows_max = cells.reshape(cell_rows, _CELL, cell_cols * _CELL * 3).max(axis=1)  # contiguous rows first
-        return rows_max.reshape(cell_rows, cell_cols, _CELL * 3).max(axis=2)
+        rows = reduce(cells.reshape(cell_rows, _CELL, cell_cols * _CELL * 3), axis=1)  # contiguous rows first
+        return reduce(rows.reshape(cell_rows, cell_cols, _CELL * 3), axis=2)
 
-    for index, view in enumerate(flat_views):
-        highest[index] = cell_max(view)
-        lowest[index] = -cell_max(-view)
-        jumps = cv2.max(cv2.absdiff(view, np.roll(view, 1, axis=0)), cv2.absdiff(view, np.roll(view, 1, axis=1)))
-        jump[index] = cell_max(jumps)
+    def measure(views: range):  # a share of the views per thread
+        # Buffers reused for every view: fresh view-sized arrays cost more in page faults than in sums.
+        row_jumps, col_jumps = np.empty_like(flat_views[0]), np.empty_like(flat_views[0])
+        for index in views:
+            view = flat_views[index]
+            highest[index] = per_cell(view, np.max)
+            lowest[index] = per_cell(view, np.min)
+            np.subtract(view, np.roll(view, 1, axis=0), out=row_jumps)
+            np.subtract(view, np.roll(view, 1, axis=1), out=col_jumps)
+            np.maximum(np.abs(row_jumps, out=row_jumps), np.abs(col_jumps, out=col_jumps), out=row_jumps)
+            jump[index] = per_cell(row_jumps, np.max)
+
+    threads = thread_count()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(measure, (range(k, count, threads) for k in range(threads))))
     highest, lowest, jump = (_periodic_max(a, 3) for a in (highest, -lowest, jump))
     lowest = -lowest
     overshoot = _OVERSHOOT * jump - _IGNORED_OVERSHOOT
