@@ -217,6 +217,11 @@ def test_mobiledepth_layout(tmp_path):
     (tmp_path / "calibration" / "keyboard" / "calibrated.txt").write_text("0.5\n0.25\n")
     with pytest.raises(InputError, match="2 focal depths for 3 frames"):
         dataset.load("test", "keyboard")
+    # metals: calibrated.txt runs the other way round (the official test code reverses it)
+    (tmp_path / "Aligned" / "Figure5" / "keyboard").rename(tmp_path / "Aligned" / "Figure5" / "metals")
+    (tmp_path / "calibration" / "metals").mkdir()
+    (tmp_path / "calibration" / "metals" / "calibrated.txt").write_text("0.5 1 2\n0.25 1 2\n0.125 1 2\n4.2 1\n")
+    np.testing.assert_array_equal(dataset.load("test", "metals").focus, [0.125, 0.25, 0.5])
 
 
 def write_stack_list_scene(root, folder, disparity_rows, relative=True, shade=0):

@@ -14,10 +14,11 @@ from torch import nn
 
 from aifdepth.cli import main
 from aifdepth.errors import InputError
+from aifdepth.evaluate import predict_sample, predictor
 from aifdepth.io.images import write_rgb
 from aifdepth.modelfile import load_model
 from aifdepth.models.blocks import Layers
-from aifdepth.official import fold_bias, import_official
+from aifdepth.official import MobileDepthProtocol, fold_bias, import_official
 
 
 def test_a_bias_folded_into_the_batch_norm_gives_the_output_of_bias_then_batch_norm():
@@ -221,3 +222,36 @@ def test_the_authors_archive_is_downloaded_and_its_checkpoints_imported_from_it(
     assert load_model(model)[1].arithmetic == "official"
     assert main(["import-official", str(out), "--member", "DDFF.pth", "--out", str(model)]) == 2
     assert "no 'DDFF.pth' inside; its checkpoints: ['ckpt/DDFF.pth']" in capsys.readouterr().err
+
+
+def test_the_official_mobile_depth_protocol_sorts_keeps_every_step_th_and_feeds_ranks():
+    focus = np.array([0.9, 0.1, 0.5, 0.3, 0.7] * 5) + np.repeat(np.arange(5) * 0.01, 5)  # 25 frames, shuffled
+    protocol = MobileDepthProtocol(focus)
+    order = np.argsort(focus)
+    # 25 // 10 = 2: every second frame of the sorted sweep, fed at ranks 1/25, 3/25, ..., 25/25
+    np.testing.assert_array_equal(protocol.indices, order[::2])
+    np.testing.assert_allclose(protocol.positions, np.arange(1, 26, 2) / 25, rtol=1e-6)
+    # depth 0.5 in rank units lies halfway between the 12th and 13th nearest frames
+    np.testing.assert_allclose(protocol.to_focus(np.array([0.5])), [(focus[order[11]] + focus[order[12]]) / 2])
+    # fewer than 10 frames: all of them, in focus order
+    np.testing.assert_array_equal(MobileDepthProtocol(np.array([3.0, 1.0, 2.0])).indices, [1, 2, 0])
+
+
+def test_an_official_model_sees_mobile_depth_as_the_official_test_code_fed_it(tmp_path):
+    state = write_checkpoint(tmp_path / "official.pth", seed=4, n_stack=10)
+    import_official(tmp_path / "official.pth", tmp_path / "model.pt")
+    model, config, _ = load_model(tmp_path / "model.pt")
+    focus = np.linspace(2.0, 0.1, 21)  # an autofocus sweep, far to near, as the frames were taken
+    stack = (np.random.default_rng(5).random((21, 40, 56, 3)) * 255).astype(np.uint8)
+    outputs, _, _ = predictor(config, "mobiledepth")(model, stack, focus.astype(np.float32), "cpu")
+    # by hand: every second frame nearest first, at ranks k / 21, zero-padded to 64x64; depth back in focal depths
+    kept = np.argsort(focus)[::2]
+    ranks = np.arange(1, 22, 2) / 21
+    padded = torch.nn.functional.pad(torch.from_numpy(stack[kept] / 255).float().permute(3, 0, 1, 2), (0, 8, 0, 24))
+    with torch.no_grad():
+        depth, _ = forward(state, padded[None], torch.tensor(ranks[None], dtype=torch.float32))
+    expected = np.interp(depth[0, :40, :56].numpy(), np.arange(1, 22) / 21, np.sort(focus))
+    assert expected.std() > 0.01
+    np.testing.assert_allclose(outputs["depth"], expected, atol=1e-4 * (focus.max() - focus.min()))
+    # other datasets, and our own models, take the stack as it is
+    assert predictor(config, "hci") is predict_sample

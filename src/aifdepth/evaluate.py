@@ -18,6 +18,7 @@ from .io.hdf5 import new_hdf5
 from .io.images import to_uint8
 from .metrics import aggregate, image_metrics, psnr, ssim, valid_mask
 from .modelfile import load_model, require_stack_size
+from .official import MobileDepthProtocol
 from .settings import TIMING_REPEATS
 from .stackfile import read_stacks, require_focal_stacks
 
@@ -38,6 +39,24 @@ def predict_sample(model, stack, focus, device: str) -> tuple[dict, float, float
     if outputs.get("aif") is not None:
         result["aif"] = outputs["aif"][0].permute(1, 2, 0).float().cpu().numpy()
     return result, seconds, unsynchronised
+
+
+def predictor(config, dataset: str):
+    """How a model sees the samples of a stack file: as they are, or, for the authors' network
+    on Mobile Depth, as the official test code feeds them (`MobileDepthProtocol`)."""
+    return (
+        predict_official_mobile_depth
+        if config.arithmetic == "official" and dataset == "mobiledepth"
+        else predict_sample
+    )
+
+
+def predict_official_mobile_depth(model, stack, focus, device: str) -> tuple[dict, float, float]:
+    """`predict_sample` through the official Mobile Depth protocol; depth in focal depths."""
+    protocol = MobileDepthProtocol(focus)
+    outputs, seconds, unsynchronised = predict_sample(model, stack[protocol.indices], protocol.positions, device)
+    outputs["depth"] = protocol.to_focus(outputs["depth"])
+    return outputs, seconds, unsynchronised
 
 
 def evaluate(
@@ -91,7 +110,7 @@ def evaluate_all(
             )
         if Path(stacks_path) in timed:
             with timing_lock():
-                _time_alone(result, model, stacks, device, repeats)
+                _time_alone(result, predictor(config, stacks.dataset), model, stacks, device, repeats)
         out_json = Path(out_json)
         with atomic_path(out_json) as tmp:
             tmp.write_text(json.dumps(result, indent=1, default=_json_default))
@@ -99,14 +118,14 @@ def evaluate_all(
     return results
 
 
-def _time_alone(result: dict, model, stacks, device: str, repeats: int) -> None:
+def _time_alone(result: dict, predict, model, stacks, device: str, repeats: int) -> None:
     """Replace the seconds taken beside the metrics by the median of `repeats` timings per image,
     taken after a warm-up with nothing else computing: runtimes measured while other jobs share
     the cores had made the same network 0.57-1.56 s per stack across one table's rows."""
-    predict_sample(model, stacks.stack[0], stacks.focus[0], device)  # warm-up, not timed
+    predict(model, stacks.stack[0], stacks.focus[0], device)  # warm-up, not timed
     repeated, unsynchronised = [], []
     for i in range(len(stacks.names)):
-        runs = [predict_sample(model, stacks.stack[i], stacks.focus[i], device)[1:] for _ in range(repeats)]
+        runs = [predict(model, stacks.stack[i], stacks.focus[i], device)[1:] for _ in range(repeats)]
         repeated.append([seconds for seconds, _ in runs])
         unsynchronised.append(float(np.median([unsync for _, unsync in runs])))
     medians = [float(np.median(times)) for times in repeated]
@@ -129,11 +148,12 @@ def _evaluate_loaded(model, config, info, model_path, stacks_path, predictions_p
     stacks = require_focal_stacks(read_stacks(stacks_path), stacks_path)
     require_stack_size(config, stacks.focus.shape[1], model_path, stacks_path)
     dataset = metric_dataset or stacks.dataset
-    predict_sample(model, stacks.stack[0], stacks.focus[0], device)  # warm-up, not timed
+    predict = predictor(config, stacks.dataset)
+    predict(model, stacks.stack[0], stacks.focus[0], device)  # warm-up, not timed
     per_image, aif_scores, depths, aifs = [], [], [], []
     seconds, unsynchronised = [], []
     for i in range(len(stacks.names)):
-        outputs, elapsed, elapsed_unsync = predict_sample(model, stacks.stack[i], stacks.focus[i], device)
+        outputs, elapsed, elapsed_unsync = predict(model, stacks.stack[i], stacks.focus[i], device)
         seconds.append(elapsed)
         unsynchronised.append(elapsed_unsync)
         mask = valid_mask(stacks.depth[i], dataset)

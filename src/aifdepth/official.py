@@ -54,6 +54,28 @@ MIXED_BRANCHES = (
 MIXED_NAMES = (("3b", "3c"), ("4b", "4c", "4d", "4e", "4f"), ("5b", "5c"))
 # Decoder, deepest first: the official transposed-conv block and the encoder-skip projection.
 DECODER_NAMES = (("up_5c", "up_4f"), ("up_5c4f", "up_3c"), ("up_5c4f3c", "up_2c"), ("up_5c4f3c2c", "up_1a"))
+# Slices of a Mobile Depth sweep the official test run keeps (every max(S // 10, 1)-th).
+MOBILE_DEPTH_SLICES = 10
+
+
+class MobileDepthProtocol:
+    """How the official test code feeds a Mobile Depth sweep: the frames sorted by focal depth
+    (nearest first), every max(S // 10, 1)-th of them kept, and as focus positions not the focal
+    depths but each kept frame's rank in that order over S, (k + 1) / S. `to_focus` maps the depth
+    it predicts, in those rank units, back to focal depths by the sorted sweep, so that metrics,
+    figures and the other models' results share one unit."""
+
+    def __init__(self, focus: np.ndarray, slices: int = MOBILE_DEPTH_SLICES):
+        order = np.argsort(focus, kind="stable")
+        count = len(focus)
+        step = max(count // slices, 1)
+        self.indices = order[::step]
+        self.positions = (np.arange(1, count + 1, dtype=np.float32) / count)[::step]
+        self._ranks = np.arange(1, count + 1) / count
+        self._sorted_focus = np.asarray(focus, np.float64)[order]
+
+    def to_focus(self, depth: np.ndarray) -> np.ndarray:
+        return np.interp(depth, self._ranks, self._sorted_focus).astype(np.float32)
 
 
 def fold_bias(bias: torch.Tensor, running_mean: torch.Tensor) -> torch.Tensor:

@@ -10,7 +10,7 @@ from .align import align_stack
 from .datasets.mobiledepth import focal_depths_for
 from .devices import pick_device
 from .errors import InputError
-from .evaluate import predict_sample
+from .evaluate import predict_sample, predictor
 from .io.images import read_rgb, to_uint8, write_rgb
 from .io.pfm import write_pfm
 from .modelfile import load_model, require_stack_size
@@ -72,7 +72,8 @@ def predict_stack_file(model_path, stacks_path, out_dir, device=None) -> None:
     require_stack_size(config, stacks.focus.shape[1], model_path, stacks_path)
     if info.get("unit") not in (None, stacks.unit):
         log.warning("model trained on %s focus positions, stack file is in %s", info["unit"], stacks.unit)
+    predict = predictor(config, stacks.dataset)
     for i, name in enumerate(stacks.names):
-        outputs, _, _ = predict_sample(model, stacks.stack[i], stacks.focus[i], device)
+        outputs, _, _ = predict(model, stacks.stack[i], stacks.focus[i], device)
         target = Path(out_dir) / name if len(stacks) > 1 else Path(out_dir)
         write_prediction(target, outputs, stacks.unit, stacks.focus[i])

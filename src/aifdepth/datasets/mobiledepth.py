@@ -18,6 +18,9 @@ from ..io.pfm import read_pfm
 from .base import Dataset, Sample
 
 FRAME_SETS = {"aligned": "Aligned/Figure*/{scene}", "unaligned": "Photos/{scene}"}
+# Scenes whose calibrated.txt lists the focal depths in the reverse order of the frames: the
+# official test code turns them round before pairing them with a00, a01, ...
+REVERSED_CALIBRATION = ("metals",)
 
 
 def frame_filename(k: int) -> str:
@@ -92,6 +95,8 @@ class MobileDepth(Dataset):
         frame_dir = self._frame_dir(name)
         paths = sorted(frame_dir.glob("a*.jpg"), key=lambda p: int(re.sub(r"\D", "", p.stem) or 0))
         focus = focal_depths_for(self.root / "calibration" / name / "calibrated.txt", len(paths))
+        if name in REVERSED_CALIBRATION:
+            focus = focus[::-1].copy()
         first = read_rgb(paths[0])
         stack = np.stack([first] + [read_rgb(p, expected_shape=first.shape[:2]) for p in paths[1:]])
         truth = self.root / "synthetic_truth"
