@@ -512,3 +512,22 @@ def test_timed_stack_files_are_timed_again_repeatedly_holding_the_machine(traine
     assert main([*args, "--timed", str(files[1])]) == 2  # only files it evaluates
     assert main([*args, "--timed", str(files[0]), "--timing-repeats", "2"]) == 0
     assert json.loads((tmp_path / "v.json").read_text())["runtime"]["repeats"] == 2
+
+
+def test_the_classical_baseline_is_written_without_waiting_for_a_cpu_slot(hci_stacks, tmp_path, monkeypatch):
+    """It learns nothing: its job is instant, even while trainings hold every CPU slot."""
+    import tempfile
+    import threading
+
+    from aifdepth.parallel import all_cpu_slots
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # a slot folder of this test's own
+    out = tmp_path / "classical" / "model.pt"
+    command = ["train", str(hci_stacks / "train.h5"), "--architecture", "classical", "--out", str(out)]
+    exit_codes = []
+    with all_cpu_slots():
+        worker = threading.Thread(target=lambda: exit_codes.append(main([*command, "--log", str(tmp_path / "l.csv")])))
+        worker.start()
+        worker.join(30)
+        assert exit_codes == [0]  # done while every slot was held
+    assert load_model(out)[1].architecture == "classical"

@@ -50,7 +50,8 @@ def train(args) -> None:
 
     settings = variant_settings(args)
     device = pick_device(args.device)
-    with cpu_slot_on(device):
+    learns = settings.model.architecture != "classical"  # the baseline's model file is written at once
+    with cpu_slot_on(device) if learns else contextlib.nullcontext():
         train(
             settings.model,
             args.stacks,
