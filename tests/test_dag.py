@@ -82,15 +82,6 @@ def test_one_stack_builds_only_what_it_needs(snakemake, tmp_path):
     assert "resources/middlebury" in result.stdout and "resources/hci" not in result.stdout
 
 
-def test_data_jobs_start_before_any_training(snakemake, tmp_path):
-    """CPU slots go in the order jobs start: the short jobs every training waits for start first."""
-    result = snakemake(tmp_path, "results/models/hci/sup_3d_att/model.pt", "--dry-run")
-    assert result.returncode == 0, result.stderr
-    jobs = re.findall(r"^(?:local)?rule (\w+):.*?^\s+priority: (\d+)", result.stdout, flags=re.MULTILINE | re.DOTALL)
-    priority = {rule: int(value) for rule, value in jobs}
-    assert priority["synthesize"] > priority["train"] and priority["render_stack"] > priority["train"], jobs
-
-
 @pytest.mark.parametrize(
     "section, key",
     [(("datasets", "hci"), "scenez"), (("variants", "hci", "sup_3d_att", "model"), "architecure")],

@@ -24,10 +24,6 @@ CHECKSUMS = "workflow/checksums.sha256"  # SHA-256 of every downloaded file, rec
 CHECKPOINT_ARCHIVE = "resources/downloads/checkpoints/ckpt.zip"  # the authors' released checkpoints
 WORKFLOW_KEYS = ("dataset", "stacks")  # keys of a variant's `train:` that pick its data, not how it trains
 FIRST_PRIORITY = 1_000_000  # above any training's steps
-# Data jobs (synthesize, stacks) start before any training: they are short and trainings wait
-# for them; CPU slots go in the order jobs start, so a stack started after the trainings that
-# were ready first had waited minutes (the default run's hci training stacks until 205 s).
-DATA_PRIORITY = FIRST_PRIORITY
 RULE_RESOURCES = {
     "train": {"gpu": 0, "mem_mb": 4000, "runtime": 120},
     "evaluate": {"gpu": 0, "mem_mb": 4000, "runtime": 30},

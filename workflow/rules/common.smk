@@ -2,7 +2,7 @@
 # where every function has a unit test.
 
 from aifdepth.report.contents import FIGURES, TABLES
-from aifdepth.workflow import CHECKPOINT_ARCHIVE, CHECKSUMS, DATA_PRIORITY, Plan
+from aifdepth.workflow import CHECKPOINT_ARCHIVE, CHECKSUMS, Plan
 
 plan = Plan.load(config, workflow.basedir, workflow.overwrite_configfiles)
 for note in plan.notes:

@@ -12,7 +12,6 @@ rule synthesize:
         "results/benchmarks/synthesize/{dataset}.tsv"
     wildcard_constraints:
         dataset=plan.datasets_from("synthetic"),
-    priority: DATA_PRIORITY
     conda:
         "../../envs/aifdepth.yaml"
     threads: 1

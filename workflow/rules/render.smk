@@ -10,7 +10,6 @@ rule render_stack:
         "results/logs/stacks/{dataset}/{name}.log",
     benchmark:
         "results/benchmarks/stacks/{dataset}/{name}.tsv"
-    priority: DATA_PRIORITY
     conda:
         "../../envs/aifdepth.yaml"
     threads: 1
