@@ -1,12 +1,9 @@
 """CPU slots: however many jobs Snakemake starts, only as many compute at once as the
-machine has cores, they are served in the order they came, and a slot comes back when its
-holder dies."""
+machine has cores, and a slot comes back when its holder dies."""
 
-import os
 import subprocess
 import sys
 import threading
-import time
 
 from aifdepth.parallel import all_cpu_slots, cpu_slot
 
@@ -102,47 +99,5 @@ def test_timing_waits_for_every_slot_and_keeps_other_jobs_out_while_it_runs(tmp_
     timing_release.set()
     timer.join(10)
     assert entered.wait(10)
-    release.set()
-    thread.join(10)
-
-
-def tickets(slot_dir):
-    return [name for name in os.listdir(slot_dir / "queue") if not name.startswith(".")]
-
-
-def test_slots_go_to_the_jobs_in_the_order_they_came(tmp_path, monkeypatch):
-    """Snakemake starts jobs by priority; a job started later must not take a freed slot from
-    one waiting longer, however their polls fall."""
-    monkeypatch.setenv("AIFDEPTH_THREADS", "1")
-    with cpu_slot(tmp_path, cores=1):
-        first = enter_in_thread(tmp_path, cores=1)
-        while len(tickets(tmp_path)) < 1:
-            time.sleep(0.05)
-        second = enter_in_thread(tmp_path, cores=1)
-        while len(tickets(tmp_path)) < 2:
-            time.sleep(0.05)
-    assert first[0].wait(10)  # the slot is free: the one that came first takes it
-    assert not second[0].wait(1.5)
-    first[1].set()
-    assert second[0].wait(10)
-    second[1].set()
-    for _, _, thread in (first, second):
-        thread.join(10)
-
-
-def test_a_waiter_that_died_does_not_hold_up_the_line(tmp_path, monkeypatch):
-    monkeypatch.setenv("AIFDEPTH_THREADS", "1")
-    with cpu_slot(tmp_path, cores=1):
-        waiter = subprocess.Popen([sys.executable, "-c", HOLD_A_SLOT, str(tmp_path)], stdout=subprocess.PIPE, text=True)
-        try:
-            while len(tickets(tmp_path)) < 1:  # it waits in line
-                time.sleep(0.05)
-            waiter.kill()
-            waiter.wait(10)
-        finally:
-            waiter.kill()
-        entered, release, thread = enter_in_thread(tmp_path, cores=1)  # came after the dead one
-    assert entered.wait(10)
-    assert tickets(tmp_path) == []
     release.set()
     thread.join(10)

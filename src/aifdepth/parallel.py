@@ -7,12 +7,11 @@ import logging
 import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
-SLOT_POLL_SECONDS = 0.1
+SLOT_POLL_SECONDS = 0.5
 
 
 def set_threads(count: int) -> None:
@@ -54,18 +53,8 @@ def cpu_slot(slot_dir: Path | None = None, cores: int | None = None):
     whatever `--cores` told Snakemake: 8 trainings time-sharing 2 cores took up to 1.4x the
     CPU seconds per step of 2 at a time (measured, see README). The slots are file locks in
     the machine's temporary folder, released by the kernel when a process ends, however it
-    ends, and they go to the waiting processes in the order they came (`_turn`)."""
+    ends."""
     slots = _slot_files(slot_dir, cores)
-    with _turn(slots[0].parent):
-        index, handle = _free_slot(slots)
-    try:
-        yield index
-    finally:
-        handle.close()  # closing releases the lock
-
-
-def _free_slot(slots: list[Path]):
-    """(index, open locked file) of the first slot that is or becomes free."""
     waited = False
     while True:
         for index, path in enumerate(slots):
@@ -75,54 +64,15 @@ def _free_slot(slots: list[Path]):
             except BlockingIOError:
                 handle.close()
                 continue
-            return index, handle
+            try:
+                yield index
+            finally:
+                handle.close()  # closing releases the lock
+            return
         if not waited:
             log.info("waiting for one of %d CPU slots (%s)", len(slots), path.parent)
             waited = True
         time.sleep(SLOT_POLL_SECONDS)
-
-
-@contextlib.contextmanager
-def _turn(slot_dir: Path):
-    """Wait until every process that came earlier for this machine's slots has taken them: first
-    come, first served, that is in the order Snakemake started the jobs (its priorities), where
-    before a job just started took a freed slot ahead of one polling since minutes (the default
-    run's 37-slice hci stack waited 8 minutes behind trainings started after it). A waiter holds
-    a lock on its ticket, so the ticket of one that died is seen as such and removed."""
-    queue = slot_dir / "queue"
-    queue.mkdir(exist_ok=True)
-    name = f"{time.time_ns():020d}-{os.getpid()}-{threading.get_ident()}"
-    handle = open(queue / f".{name}", "w")  # noqa: SIM115 -- locked while this process waits
-    fcntl.flock(handle, fcntl.LOCK_EX)
-    ticket = queue / name
-    os.rename(queue / f".{name}", ticket)  # visible only once locked: never taken for a dead one's
-    try:
-        waited = False
-        while any(_waiting(queue / other) for other in os.listdir(queue) if not other.startswith(".") and other < name):
-            if not waited:
-                log.info("waiting behind the jobs that came earlier for the CPU slots (%s)", queue)
-                waited = True
-            time.sleep(SLOT_POLL_SECONDS)
-        yield
-    finally:
-        ticket.unlink(missing_ok=True)
-        handle.close()
-
-
-def _waiting(ticket: Path) -> bool:
-    """Whether the process of this ticket still waits (it holds the ticket's lock); the ticket
-    of one that died is removed."""
-    try:
-        handle = open(ticket)  # noqa: SIM115 -- closed below
-    except FileNotFoundError:  # served meanwhile
-        return False
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        ticket.unlink(missing_ok=True)
-        return False
 
 
 @contextlib.contextmanager
@@ -134,12 +84,11 @@ def all_cpu_slots(slot_dir: Path | None = None, cores: int | None = None):
     process would wait for itself)."""
     slots = _slot_files(slot_dir, cores)
     with contextlib.ExitStack() as held:
-        with _turn(slots[0].parent):  # first in line, it keeps every freed slot until it has all
-            for path in slots:
-                handle = held.enter_context(open(path, "w"))  # closing releases the lock
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    log.info("waiting for %s to time on a machine to itself", path)
-                    fcntl.flock(handle, fcntl.LOCK_EX)
+        for path in slots:
+            handle = held.enter_context(open(path, "w"))  # closing releases the lock
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.info("waiting for %s to time on a machine to itself", path)
+                fcntl.flock(handle, fcntl.LOCK_EX)
         yield len(slots)
