@@ -141,6 +141,11 @@ class ModelConfig(Section):
         choices=("ours", "official"),
     )
 
+    @property
+    def learns(self) -> bool:
+        """False for the classical baseline: its model file holds no weights, nothing to train."""
+        return self.architecture != "classical"
+
     def __post_init__(self):
         super().__post_init__()
         if self.arithmetic == "official" and (self.conv != "3d" or self.focus_input):
@@ -215,7 +220,7 @@ class VariantSettings:
 
     def __post_init__(self):
         loss = self.training.loss
-        if self.model.architecture != "classical" and not (loss.supervised or loss.unsupervised):
+        if self.model.learns and not (loss.supervised or loss.unsupervised):
             raise InputError(
                 f"training {self.model.architecture} needs a loss: set loss.supervised or loss.unsupervised above 0"
             )

@@ -362,7 +362,7 @@ class Plan:
         The classical baseline learns nothing, so its job is instant and goes before all: last, it
         had waited behind every training, and its timed evaluations and the tables behind it."""
         settings = self.variant_settings(dataset, name)
-        return FIRST_PRIORITY if settings.model.architecture == "classical" else settings.training.steps
+        return settings.training.steps if settings.model.learns else FIRST_PRIORITY
 
     def train_stack_file(self, dataset: str, name: str) -> str:
         train = {**self.config["training"], **self.variant(dataset, name)["train"]}

@@ -50,8 +50,7 @@ def train(args) -> None:
 
     settings = variant_settings(args)
     device = pick_device(args.device)
-    learns = settings.model.architecture != "classical"  # the baseline's model file is written at once
-    with cpu_slot_on(device) if learns else contextlib.nullcontext():
+    with cpu_slot_on(device) if settings.model.learns else contextlib.nullcontext():  # the baseline's is instant
         train(
             settings.model,
             args.stacks,
