@@ -268,6 +268,9 @@ def test_a_variant_evaluates_the_authors_checkpoint_imported_once():
     downloaded = plan(with_checkpoints("download"))
     assert downloaded.checkpoint_input("ddff") == "resources/downloads/checkpoints/ckpt.zip"
     assert downloaded.checkpoint_member_option("ddff") == "--member ckpt/DDFF_sup.pth"
+    spaced = with_checkpoints("download")
+    spaced["checkpoints"]["files"]["ddff"] = "ckpt/DDFF sup.pth"  # quoted for the shell, as the input path is
+    assert plan(spaced).checkpoint_member_option("ddff") == "--member 'ckpt/DDFF sup.pth'"
     assert plan(tiny()).model_files() == [f for f in manual.model_files() if "checkpoints" not in f]
 
 

@@ -110,12 +110,17 @@ def _checkpoint_bytes(path: Path, member: str | None):
         raise InputError(f"{path}: not a readable zip archive ({err}); delete it and run again") from None
 
 
+def checkpoint_name(path, member: str | None) -> str:
+    """How messages name a checkpoint: its file, or `archive:member`."""
+    return f"{path}:{member}" if member else str(path)
+
+
 def read_checkpoint(path, member: str | None = None) -> dict:
     """The checkpoint's dict, loaded with `weights_only`: plain containers, numbers, strings and
     tensors. One that needs any other type fails here, naming it, and nothing of it runs."""
     path = Path(path)
     source = _checkpoint_bytes(path, member)
-    where = f"{path}:{member}" if member else str(path)
+    where = checkpoint_name(path, member)
     try:
         payload = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises several types for a truncated or foreign file
@@ -266,7 +271,7 @@ def import_official(checkpoint, out, member: str | None = None) -> dict:
     file inside the zip archive `checkpoint`); returns what was recognised (also in the model
     file's info under `official`)."""
     payload = read_checkpoint(checkpoint, member)
-    where = f"{checkpoint}:{member}" if member else str(checkpoint)
+    where = checkpoint_name(checkpoint, member)
     kwargs = official_kwargs(where, payload["args_model"])
     config = model_config(kwargs)
     model = build_model(config)

@@ -50,6 +50,12 @@ def _drop_nulls(settings: dict) -> dict:
     return {k: _drop_nulls(v) if isinstance(v, dict) else v for k, v in settings.items() if v is not None}
 
 
+def shell_option(flag: str, *values) -> str:
+    """`flag` and its values quoted for a rule's shell command, or nothing when no value is set."""
+    values = [str(value) for value in values if value]
+    return shlex.join([flag, *values]) if values else ""
+
+
 def config_schema(path) -> dict:
     """The config schema of `path` with the knob sections (model, train, loss) filled in from
     `aifdepth.settings` and the dataset names from `aifdepth.datasets.spec`, where they are declared."""
@@ -269,8 +275,7 @@ class Plan:
         return [f"resources/downloads/{dataset}/{remote.name}" for remote in SPECS[dataset].published.files]
 
     def mirror_option(self, dataset: str) -> str:
-        mirror = self.config["datasets"][dataset].get("mirror")
-        return f"--mirror {mirror}" if mirror else ""
+        return shell_option("--mirror", self.config["datasets"][dataset].get("mirror"))
 
     def manual_path(self, dataset: str) -> str:
         return self.config["datasets"][dataset]["path"]
@@ -404,11 +409,10 @@ class Plan:
 
     def checkpoint_member_option(self, checkpoint: str) -> str:
         settings = self.config["checkpoints"]
-        return f"--member {settings['files'][checkpoint]}" if settings["source"] == "download" else ""
+        return shell_option("--member", settings["files"][checkpoint] if settings["source"] == "download" else None)
 
     def checkpoint_mirror_option(self) -> str:
-        mirror = self.config.get("checkpoints", {}).get("mirror")
-        return f"--mirror {mirror}" if mirror else ""
+        return shell_option("--mirror", self.config.get("checkpoints", {}).get("mirror"))
 
     # --- evaluation -----------------------------------------------------------------------
 
@@ -497,7 +501,7 @@ class Plan:
     def table_rows_option(self, name: str) -> str:
         """`aifdepth table --with-rows`: the optional rows the config declares, quoted for the shell."""
         shown = self._table(name).rows[len(TABLES[name].rows) :]
-        return shlex.join(["--with-rows", *(labels[0] for labels, _ in shown)]) if shown else ""
+        return shell_option("--with-rows", *(labels[0] for labels, _ in shown))
 
     def figure_scenes(self, name: str) -> list[str]:
         """The scenes a per-scene figure (Mobile Depth) shows, one row each."""
