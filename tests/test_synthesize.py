@@ -60,14 +60,20 @@ def test_ddff_reads_back_in_its_unit(synthetic):
     assert np.isnan(sample.depth).any()  # sensor holes stored as 0, read as unknown
 
 
+def sharpest_focus(sample) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel, the focus of the sharpest slice (local Laplacian energy), and where the scene
+    is textured enough to tell (the better half of the pixels)."""
+    grey = sample.stack.astype(np.float32).mean(axis=3)
+    sharpness = np.stack([cv2.GaussianBlur(cv2.Laplacian(s, cv2.CV_32F) ** 2, (0, 0), 2) for s in grey])
+    best = sharpness.max(axis=0)
+    return sample.focus[np.argmax(sharpness, axis=0)], best > np.percentile(best, 50)
+
+
 def test_ddff_slices_focus_where_the_disparity_says(synthetic):
     """The sharpest slice per pixel should sit near the GT disparity: the light fields are
     refocused at the DDFF focus positions in the DDFF unit."""
     sample = open_dataset("ddff", synthetic / "ddff").load("train", "train_00000")
-    grey = sample.stack.astype(np.float32).mean(axis=3)
-    sharpness = np.stack([cv2.GaussianBlur(cv2.Laplacian(s, cv2.CV_32F) ** 2, (0, 0), 2) for s in grey])
-    best_focus = sample.focus[np.argmax(sharpness, axis=0)]
-    textured = sharpness.max(axis=0) > np.percentile(sharpness.max(axis=0), 50)
+    best_focus, textured = sharpest_focus(sample)
     valid = textured & np.isfinite(sample.depth)
     error = np.abs(best_focus[valid] - sample.depth[valid])
     assert np.median(error) < 0.06  # two slice spacings of 0.029
@@ -79,10 +85,7 @@ def test_the_authors_stack_lists_read_back_and_focus_where_the_disparity_says(sy
     ] == [4, 1]
     sample = open_dataset("middlebury_fs", synthetic / "middlebury_fs").load("test", "scene00")
     assert sample.stack.shape == (15, 48, 64, 3) and sample.focus[[0, -1]].tolist() == [10.0, 60.0]
-    grey = sample.stack.astype(np.float32).mean(axis=3)
-    sharpness = np.stack([cv2.GaussianBlur(cv2.Laplacian(s, cv2.CV_32F) ** 2, (0, 0), 2) for s in grey])
-    best_focus = sample.focus[np.argmax(sharpness, axis=0)]
-    textured = sharpness.max(axis=0) > np.percentile(sharpness.max(axis=0), 50)
+    best_focus, textured = sharpest_focus(sample)
     inside = textured & (sample.depth >= 10) & (sample.depth <= 60)
     assert np.median(np.abs(best_focus[inside] - sample.depth[inside])) < 2 * (50 / 14)  # two slice spacings
 
