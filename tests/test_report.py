@@ -18,6 +18,7 @@ from aifdepth.report.claims import (
     claim_verdict,
     judge,
     judge_all,
+    package_checks,
     split_seed,
     verdict_of,
     write_claims,
@@ -335,6 +336,35 @@ def test_evaluations_without_per_image_values_or_of_other_images_are_refused(eva
         InputError, match=r"idx12569/val_10_i12569.json and .*idx13579/val_10_i13579.json: evaluated on"
     ):
         write_claims(["table1"], paths, tmp_path / "claims.md")
+
+
+def test_the_ablations_are_checked_against_defocusnet(tmp_path):
+    """Supplementary table 3's ablations (2D, or no attention) meet DefocusNet wherever both are
+    evaluated on one test stack; the full model and other datasets' models are not ablations."""
+    models = {
+        "sup_3d_att": {"architecture": "aifdepthnet", "conv": "3d", "attention": True},
+        "sup_2d_att": {"architecture": "aifdepthnet", "conv": "2d", "attention": True},
+        "sup_3d_noatt": {"architecture": "aifdepthnet", "conv": "3d", "attention": False},
+        "defocusnet": {"architecture": "defocusnet", "conv": "3d", "attention": True},
+        "classical": {"architecture": "classical", "conv": "3d", "attention": True},
+    }
+    mae = {"sup_3d_att": 0.08, "sup_2d_att": 0.09, "sup_3d_noatt": 0.12, "defocusnet": 0.1, "classical": 0.4}
+    for variant, model in models.items():
+        for dataset in ("hci", "ddff"):
+            result = evaluation(dataset, variant, "val_10", mae[variant]) | {"model_config": model}
+            path = tmp_path / dataset / variant / "val_10.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(result))
+    (tmp_path / "ddff" / "defocusnet" / "val_10.json").unlink()
+    evaluations = Evaluations(sorted(tmp_path.rglob("*.json")))
+    rivals = [c for c in package_checks(evaluations) if "DefocusNet" in c.label]
+    assert [c.label for c in rivals] == [
+        "hci/sup_2d_att (ablation) beats DefocusNet on val_10",
+        "hci/sup_3d_noatt (ablation) beats DefocusNet on val_10",
+    ]
+    verdicts = [judge(c, evaluations) for c in rivals]
+    assert [j.difference for j in verdicts] == pytest.approx([-0.1, 0.2])
+    assert [j.verdict for j in verdicts] == ["holds", "contradicted"]
 
 
 def test_claims_figure_has_one_row_per_comparison(evaluations, tmp_path):
