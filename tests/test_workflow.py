@@ -207,6 +207,20 @@ def test_errors_name_the_config_file_they_come_from():
         Plan.load(config, REPO, ["tiny.yaml"])
 
 
+def test_seed_runs_are_for_variants_the_report_compares():
+    """More seeds pay only where a comparison of the report reads them: a claim, or the check of the
+    ablations against DefocusNet on a shared test stack."""
+    plan(MAIN)  # hci/defocusnet: the ablations are checked against it on val_10 and heldout_10
+    alone = {"extends": "config.yaml", "variants": {"hci": {"sup_2d_noatt": {"test": ["heldout_10"]}}}}
+    for ablation in ("sup_2d_att", "sup_3d_noatt"):
+        alone["variants"]["hci"][ablation] = {"test": ["heldout_10"]}
+    alone["variants"]["hci"]["defocusnet"] = {"test": ["val_10"]}
+    with pytest.raises(InputError, match=r"seed_runs\.variants\.hci names defocusnet, which no claim compares"):
+        Plan.load(alone, REPO, ["mine.yaml"])
+    alone["variants"]["hci"]["sup_2d_att"] = {"test": ["val_10", "heldout_10"]}
+    Plan.load(alone, REPO, ["mine.yaml"])
+
+
 def test_a_direct_regression_variant_is_tested_on_its_own_stack_size():
     """Without attention a model reads one stack size: a test stack of another declared size, or a
     training regime that varies it, fails when the config is read, naming the variant."""

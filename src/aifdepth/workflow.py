@@ -15,7 +15,7 @@ from snakemake.utils import update_config
 
 from .datasets.spec import SPECS
 from .errors import InputError
-from .report.claims import CLAIMS, SEED_MARK, split_seed
+from .report.claims import CLAIMS, SEED_MARK, is_ablation, split_seed
 from .report.contents import FIGURES, TABLES, Cell
 from .settings import SECTIONS, VariantSettings, knob_schema
 
@@ -191,6 +191,7 @@ class Plan:
                             f"declared; declared: {sorted(config['stacks'].get(where, {}))}"
                         )
         compared = {(c.dataset, c.variant) for claim in CLAIMS for x in claim.comparisons for c in x.cells()}
+        compared |= self._defocusnet_beside_ablations()
         for dataset, names in config.get("seed_runs", {}).get("variants", {}).items():
             for name in names:
                 if name not in config["variants"].get(dataset, {}):
@@ -208,6 +209,26 @@ class Plan:
                         f"{self.source}: seed_runs.variants.{dataset} names {name}, which no claim compares: its "
                         "seed runs would widen no interval of the claims report; drop it from seed_runs"
                     )
+
+    def _defocusnet_beside_ablations(self) -> set[tuple[str, str]]:
+        """The DefocusNet variants that the report's checks compare with an ablation (2D, or no
+        attention) evaluated on one of their test stacks."""
+        found = set()
+        for dataset, variants in self.config["variants"].items():
+            models = {
+                name: self.variant_settings(dataset, name).model.to_dict()
+                for name, entry in variants.items()
+                if "train" in entry
+            }
+            ablation_tests = {
+                test for name, model in models.items() if is_ablation(model) for test in variants[name]["test"]
+            }
+            found |= {
+                (dataset, name)
+                for name, model in models.items()
+                if model["architecture"] == "defocusnet" and ablation_tests & set(variants[name]["test"])
+            }
+        return found
 
     def _declared_slices(self, dataset: str, stack: str) -> int | None:
         entry = self.config["stacks"].get(dataset, {}).get(stack, {})
