@@ -215,7 +215,9 @@ def test_seed_runs_are_for_variants_the_report_compares():
     for ablation in ("sup_2d_att", "sup_3d_noatt"):
         alone["variants"]["hci"][ablation] = {"test": ["heldout_10"]}
     alone["variants"]["hci"]["defocusnet"] = {"test": ["val_10"]}
-    with pytest.raises(InputError, match=r"seed_runs\.variants\.hci names defocusnet, which no claim compares"):
+    with pytest.raises(
+        InputError, match=r"seed_runs\.variants\.hci names defocusnet, which no claim or check compares"
+    ):
         Plan.load(alone, REPO, ["mine.yaml"])
     alone["variants"]["hci"]["sup_2d_att"] = {"test": ["val_10", "heldout_10"]}
     Plan.load(alone, REPO, ["mine.yaml"])

@@ -206,7 +206,7 @@ class Plan:
                     )
                 if (dataset, name) not in compared:
                     raise InputError(
-                        f"{self.source}: seed_runs.variants.{dataset} names {name}, which no claim compares: its "
+                        f"{self.source}: seed_runs.variants.{dataset} names {name}, which no claim or check compares: its "
                         "seed runs would widen no interval of the claims report; drop it from seed_runs"
                     )
 
