@@ -12,6 +12,7 @@ import torch
 from scipy import ndimage
 
 from aifdepth.models import ModelConfig, build_model, count_parameters
+from aifdepth.models.blocks import Layers
 
 ATTENTION_VARIANTS = [
     ModelConfig(conv=conv, attention_mode=mode, depth_normalisation=normalisation)
@@ -248,6 +249,22 @@ def test_end_slices_are_padded_with_copies_not_zeros():
         scores = model.slice_scores(image.expand(1, 7, 3, 32, 32).contiguous())
     torch.testing.assert_close(scores[:, 0], scores[:, 3])
     torch.testing.assert_close(scores[:, 6], scores[:, 3])
+
+
+@pytest.mark.parametrize("dims", [3, 2])
+def test_pointwise_convolutions_give_the_replicate_padded_result_without_padding(monkeypatch, dims):
+    """A 1x1(x1) convolution has nothing to pad: it runs without the replicate copy (8 % of a
+    3D training step), and gives what the replicate-padded layer gives, bit for bit."""
+    torch.manual_seed(0)
+    layer = Layers(dims).conv(4, 6, kernel=1).eval()
+    padded = copy.deepcopy(layer)
+    padded[0].padding_mode = "replicate"
+    x = torch.rand(2, 4, *(5, 9, 7)[3 - dims :])
+    expected = padded(x)
+    pads = []
+    monkeypatch.setattr(torch.nn.functional, "pad", lambda *args, **kwargs: pads.append(args))
+    assert torch.equal(layer(x), expected)
+    assert pads == []
 
 
 def test_focus_channel_is_the_log_of_each_slices_laplacian_energy():

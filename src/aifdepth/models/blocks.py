@@ -49,7 +49,7 @@ class Layers:
                 self.shape(kernel, kernel),
                 stride=self.shape(1, spatial_stride),
                 padding=self._same_padding(kernel, kernel),
-                padding_mode=self.padding_mode,
+                padding_mode=self.padding_mode if kernel > 1 else "zeros",  # kernel 1 pads nothing: no copy
                 bias=False,
             ),
             norm_type(out_channels),
