@@ -267,6 +267,19 @@ def test_pointwise_convolutions_give_the_replicate_padded_result_without_padding
     assert pads == []
 
 
+def test_attention_read_outs_stay_in_float32_under_bfloat16_autocast():
+    """Under autocast the network runs in bfloat16, but depth and AiF come out of float32 read-outs:
+    a bfloat16 depth between 32 and 64 could only be a multiple of 0.25, a bfloat16 AiF one of 1/256."""
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(conv="3d", focus_input=True)).eval()
+    stack, focus = torch.rand(1, 5, 3, 32, 32), torch.linspace(40.0, 60.0, 5)[None]
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        outputs = model(stack, focus)
+    assert {outputs[key].dtype for key in ("depth", "aif", "attention")} == {torch.float32}
+    assert ((outputs["depth"] * 4) % 1 != 0).float().mean() > 0.9
+    assert ((outputs["aif"] * 256) % 1 != 0).float().mean() > 0.9
+
+
 def test_focus_channel_is_the_log_of_each_slices_laplacian_energy():
     """A grey checkerboard of amplitude a has a Laplacian of 8a at every inner pixel, so its
     windowed energy is 64 a^2; a flat slice reads the floor. Halving the other slice's contrast

@@ -290,10 +290,15 @@ class AiFDepthNet(nn.Module):
             measure = inputs[:, :, FOCUS_CHANNEL, None, :h, :w] if self.focus_measure is not None else None
             fraction = self.regression(scores, measure)
             return {"depth": focus_from_fraction(fraction, focus), "aif": None, "attention": None}
-        depth_attention = normalise_attention(scores[:, :, 0], self.depth_normalisation)
-        aif_attention = normalise_attention(scores[:, :, -1], self.aif_normalisation)  # the second head if separate
-        return {
-            "depth": expected_focus(depth_attention, focus),
-            "aif": fuse_slices(aif_attention, stack),
-            "attention": depth_attention,
-        }
+        # The read-outs stay in float32 under autocast: in bfloat16 (8 significant bits) the fused
+        # AiF moves in steps of 1/256, the size of the unsupervised loss late in training, and a
+        # depth near 50 in steps of 0.25.
+        with torch.autocast(stack.device.type, enabled=False):
+            scores = scores.float()
+            depth_attention = normalise_attention(scores[:, :, 0], self.depth_normalisation)
+            aif_attention = normalise_attention(scores[:, :, -1], self.aif_normalisation)  # the second head if separate
+            return {
+                "depth": expected_focus(depth_attention, focus),
+                "aif": fuse_slices(aif_attention, stack),
+                "attention": depth_attention,
+            }
