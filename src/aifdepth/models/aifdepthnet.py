@@ -294,7 +294,7 @@ class AiFDepthNet(nn.Module):
         # AiF moves in steps of 1/256, the size of the unsupervised loss late in training, and a
         # depth near 50 in steps of 0.25.
         with torch.autocast(stack.device.type, enabled=False):
-            scores = scores.float()
+            scores = scores.to(torch.promote_types(scores.dtype, torch.float32))  # float64 stays
             depth_attention = normalise_attention(scores[:, :, 0], self.depth_normalisation)
             aif_attention = normalise_attention(scores[:, :, -1], self.aif_normalisation)  # the second head if separate
             return {
