@@ -82,6 +82,19 @@ def test_one_stack_builds_only_what_it_needs(snakemake, tmp_path):
     assert "resources/middlebury" in result.stdout and "resources/hci" not in result.stdout
 
 
+def test_data_jobs_start_before_any_training_that_is_ready(snakemake, tmp_path):
+    """Snakemake starts the highest priority first among ready jobs: a stack that unblocks trainings
+    must not wait behind trainings that took every job slot (see FIRST_PRIORITY)."""
+    result = snakemake(tmp_path, "results/models/hci/unsup_2d_smooth/model.pt", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    priorities = {}
+    for block in re.split(r"^(?:local)?rule ", result.stdout, flags=re.MULTILINE)[1:]:
+        priority = re.search(r"^    priority: (\d+)$", block, flags=re.MULTILINE)
+        priorities[block.split(":")[0]] = int(priority.group(1)) if priority else 0
+    assert set(priorities) == {"synthesize", "render_stack", "train"}
+    assert priorities["synthesize"] == priorities["render_stack"] > priorities["train"] > 0
+
+
 @pytest.mark.parametrize(
     "section, key",
     [(("datasets", "hci"), "scenez"), (("variants", "hci", "sup_3d_att", "model"), "architecure")],

@@ -2,7 +2,7 @@
 # where every function has a unit test.
 
 from aifdepth.report.contents import FIGURES, TABLES
-from aifdepth.workflow import CHECKPOINT_ARCHIVE, CHECKSUMS, Plan
+from aifdepth.workflow import CHECKPOINT_ARCHIVE, CHECKSUMS, FIRST_PRIORITY, Plan
 
 plan = Plan.load(config, workflow.basedir, workflow.overwrite_configfiles)
 for note in plan.notes:

@@ -12,6 +12,7 @@ rule synthesize:
         "results/benchmarks/synthesize/{dataset}.tsv"
     wildcard_constraints:
         dataset=plan.datasets_from("synthetic"),
+    priority: FIRST_PRIORITY
     conda:
         "../../envs/aifdepth.yaml"
     threads: 1

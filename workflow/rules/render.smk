@@ -10,6 +10,7 @@ rule render_stack:
         "results/logs/stacks/{dataset}/{name}.log",
     benchmark:
         "results/benchmarks/stacks/{dataset}/{name}.tsv"
+    priority: FIRST_PRIORITY
     conda:
         "../../envs/aifdepth.yaml"
     threads: 1
